@@ -1,0 +1,77 @@
+"""Reading a data drop (CSV or Parquet) and splitting off the audit holdout.
+
+Reads private values, not DP: the frame read here feeds the DP generators (which charge
+the ledger) and the internal, non-DP audit. Error messages name the file and the problem,
+never a value from the rows (DESIGN.md, invariant 5).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synth_pipeline.schema import TableSchema
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class DropReadError(ValueError):
+    """The drop cannot be read as a table; the message says what to fix."""
+
+
+def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
+    """Read one drop; discrete columns declared in the schema are read as text.
+
+    Other columns keep the types the file gives them, so the raw-data gate can report a
+    wrongly typed column instead of this reader silently coercing it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DropReadError(f"drop {path.name!r} does not exist in {path.parent}")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DropReadError(
+            f"drop {path.name!r} has suffix {suffix or '(none)'}; only CSV and Parquet files are read"
+        )
+    if path.stat().st_size == 0:
+        raise DropReadError(f"drop {path.name!r} is an empty file: it has no header and no rows")
+    text_columns = {c.name: "string" for c in schema.columns if c.type in ("categorical", "string", "boolean")}
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=text_columns, keep_default_na=True, encoding="utf-8")
+        else:
+            frame = pd.read_parquet(path)
+            for name in text_columns.keys() & set(frame.columns):
+                frame[name] = frame[name].astype("string")
+    except UnicodeDecodeError:
+        raise DropReadError(f"drop {path.name!r} is not UTF-8 text; re-export it as UTF-8 CSV") from None
+    except (pd.errors.ParserError, csv.Error) as exc:
+        # The parser's message quotes line numbers and counts, not cell contents.
+        raise DropReadError(f"drop {path.name!r} is not parseable as CSV: {str(exc).splitlines()[0]}") from None
+    except pd.errors.EmptyDataError:
+        raise DropReadError(f"drop {path.name!r} has no columns: the file holds no header") from None
+    except (OSError, ValueError) as exc:
+        raise DropReadError(f"drop {path.name!r} could not be read as {suffix[1:]}: {type(exc).__name__}") from None
+    if frame.empty:
+        raise DropReadError(f"drop {path.name!r} has a header but no rows")
+    return frame
+
+
+def split_holdout(frame: pd.DataFrame, *, holdout_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into (train, holdout) reproducibly; the holdout is never seen by a generator.
+
+    The split reads no values (a seeded permutation of row positions), so it costs no budget.
+    """
+    if not 0.0 < holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must lie in (0, 1), got {holdout_fraction}")
+    n = len(frame)
+    n_holdout = int(round(n * holdout_fraction))
+    if n_holdout < 1 or n - n_holdout < 1:
+        raise ValueError(f"a table of {n} rows is too small to split off a holdout of {holdout_fraction:.0%}")
+    order = np.random.default_rng(seed).permutation(n)
+    holdout = frame.iloc[np.sort(order[:n_holdout])].reset_index(drop=True)
+    train = frame.iloc[np.sort(order[n_holdout:])].reset_index(drop=True)
+    return train, holdout

@@ -1,0 +1,97 @@
+"""Privacy accounting for DP-SGD with Poisson sampling, on Google's dp-accounting.
+
+Reads no data: the accountant sees only (noise multiplier, sample rate, steps, δ), as in
+Opacus' accountants. The pinned accountant is RDP (dp-accounting's RdpAccountant); PLD is
+offered as the tighter, independent second opinion and for cross-checks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import dp_accounting as dpa
+from dp_accounting import pld, rdp
+
+ACCOUNTANTS = ("rdp", "pld")
+DEFAULT_ACCOUNTANT = "rdp"
+
+
+class CalibrationError(ValueError):
+    """No noise level reaches the target; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class DpSgdPlan:
+    """What DP-SGD will do, enough to account for it before any training happens."""
+
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+
+    def dp_event(self) -> dpa.DpEvent:
+        return dpa.SelfComposedDpEvent(
+            dpa.PoissonSampledDpEvent(self.sample_rate, dpa.GaussianDpEvent(self.noise_multiplier)), self.steps
+        )
+
+
+def make_accountant(name: str = DEFAULT_ACCOUNTANT):
+    if name == "rdp":
+        return rdp.RdpAccountant()
+    if name == "pld":
+        return pld.PLDAccountant()
+    raise ValueError(f"accountant {name!r} is not one of {ACCOUNTANTS}")
+
+
+def epsilon_of(events: list[dpa.DpEvent], *, delta: float, accountant: str = DEFAULT_ACCOUNTANT) -> float:
+    """ε of the composition of ``events`` at ``delta``."""
+    acc = make_accountant(accountant)
+    for event in events:
+        acc.compose(event)
+    return float(acc.get_epsilon(delta))
+
+
+def dp_sgd_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
+                   accountant: str = DEFAULT_ACCOUNTANT) -> float:
+    plan = DpSgdPlan(noise_multiplier, sample_rate, steps)
+    return epsilon_of([plan.dp_event()], delta=delta, accountant=accountant)
+
+
+def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, steps: int,
+                    accountant: str = DEFAULT_ACCOUNTANT, max_noise: float = 200.0,
+                    rel_tol: float = 1e-3) -> float:
+    """Smallest noise multiplier whose ε is at most ``target_epsilon`` (never above it).
+
+    Bisection on σ: ε(σ) decreases in σ. The returned σ satisfies ε(σ) ≤ target and
+    ε(σ) ≥ target·(1 − rel_tol) unless the lower end of the search already meets the target.
+    """
+    for name, value in (("target_epsilon", target_epsilon), ("delta", delta), ("sample_rate", sample_rate)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise CalibrationError(f"{name} must be a positive finite number, got {value!r}")
+    if not 0 < sample_rate <= 1:
+        raise CalibrationError(f"sample_rate must lie in (0, 1], got {sample_rate}")
+    if steps < 1:
+        raise CalibrationError(f"steps must be at least 1, got {steps}")
+
+    def eps(sigma: float) -> float:
+        return dp_sgd_epsilon(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=delta,
+                              accountant=accountant)
+
+    high = 1.0
+    while eps(high) > target_epsilon:
+        high *= 2
+        if high > max_noise:
+            raise CalibrationError(
+                f"ε={target_epsilon} cannot be met with {steps} steps at sample rate {sample_rate:.4g}: "
+                f"it would need a noise multiplier above {max_noise}; train fewer steps, use a larger ε, "
+                f"or a smaller sample rate"
+            )
+    low = high / 2 if high > 1.0 else 0.0
+    # low is either 0 or a σ known to overshoot the target; high meets it.
+    while high - low > 1e-4 and eps(high) < target_epsilon * (1 - rel_tol):
+        mid = (low + high) / 2
+        if mid > 0 and eps(mid) <= target_epsilon:
+            high = mid
+        else:
+            low = mid
+    return high

@@ -1,0 +1,215 @@
+"""The synthesis configuration: validation, recommendation and the privacy-level scale.
+
+Reads no private values: it works on dataset facts (row and column counts from the
+profile; the row count is treated as public, see the model card) and the user's settings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+from synth_pipeline.privacy.accounting import ACCOUNTANTS, CalibrationError, calibrate_noise
+
+DP_GENERATORS = ("dp-tvae",)
+NON_PRIVATE_GENERATORS: tuple[str, ...] = ()
+GENERATORS = DP_GENERATORS + NON_PRIVATE_GENERATORS
+QUALITIES = ("privacy", "balanced", "utility")
+
+# Noise multipliers past which DP-SGD learns little (seeds' "epsilon too low" rule).
+NOISE_WARNING = 4.0
+NOISE_ERROR = 10.0
+
+
+def privacy_level(epsilon: float) -> str:
+    """The one privacy-level scale of the project."""
+    if epsilon < 1:
+        return "very strong"
+    if epsilon < 5:
+        return "strong"
+    if epsilon < 10:
+        return "moderate"
+    if epsilon < 20:
+        return "weak"
+    return "insufficient"
+
+
+def default_delta(n_rows: int) -> float:
+    """δ rule: at most a tenth of 1/n and never above 1e-5 (δ must be well below 1/n)."""
+    return min(1e-5, 0.1 / max(n_rows, 1))
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the config needs to know of the data; n is treated as public."""
+
+    n_rows: int
+    n_columns: int
+    n_numeric: int = 0
+    n_categorical: int = 0
+
+
+@dataclass(frozen=True)
+class SynthesisConfig:
+    generator: str = "dp-tvae"
+    epsilon: float = 3.0
+    delta: float | None = None  # None: default_delta(n)
+    epochs: int = 15
+    batch_size: int = 500
+    max_grad_norm: float = 1.0
+    learning_rate: float = 2e-3
+    synthetic_rows: int | None = None  # None: as many as training rows
+    seed: int = 0
+    holdout_fraction: float = 0.2
+    accountant: str = "rdp"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "SynthesisConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; known fields: {sorted(known)}")
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The DP-SGD schedule implied by a config and n: what the ledger is asked to reserve."""
+
+    sample_rate: float
+    steps_per_epoch: int
+    steps: int
+    delta: float
+    noise_multiplier: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ValidationResult:
+    is_valid: bool
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    recommended_config: dict = field(default_factory=dict)
+    plan: dict | None = None
+    privacy_level: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_training(config: SynthesisConfig, n_rows: int) -> TrainingPlan:
+    """Poisson sampling as Opacus runs it: q = 1/ceil(n/B), ceil(n/B) steps per epoch."""
+    steps_per_epoch = math.ceil(n_rows / config.batch_size)
+    sample_rate = 1.0 / steps_per_epoch
+    steps = config.epochs * steps_per_epoch
+    delta = config.delta if config.delta is not None else default_delta(n_rows)
+    sigma = calibrate_noise(target_epsilon=config.epsilon, delta=delta, sample_rate=sample_rate, steps=steps,
+                            accountant=config.accountant)
+    return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, sigma)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def validate(config: SynthesisConfig, facts: DatasetFacts) -> ValidationResult:
+    """Check a config against the data; say what is wrong and what to use instead."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    n = facts.n_rows
+    if config.generator not in GENERATORS:
+        errors.append(f"generator: {config.generator!r} is unknown; choose one of {list(GENERATORS)}")
+    if not _is_number(config.epsilon) or config.epsilon <= 0:
+        errors.append(f"epsilon: must be a positive finite number, got {config.epsilon!r}")
+    if config.delta is not None:
+        if not _is_number(config.delta) or not 0 < config.delta < 1:
+            errors.append(f"delta: must lie in (0, 1), got {config.delta!r}; leave it empty to set it automatically")
+        elif config.delta >= 1 / max(n, 1):
+            errors.append(f"delta: {config.delta:.3g} is not below 1/n = {1 / n:.3g}; use at most {default_delta(n):.3g} "
+                          "or leave it empty to set it automatically")
+        elif config.delta > 0.1 / n:
+            warnings.append(f"delta: {config.delta:.3g} is above a tenth of 1/n; {default_delta(n):.3g} is safer")
+    if not isinstance(config.epochs, int) or config.epochs <= 0:
+        errors.append(f"epochs: must be a positive integer, got {config.epochs!r}")
+    if not isinstance(config.batch_size, int) or config.batch_size < 1:
+        errors.append(f"batch_size: must be a positive integer, got {config.batch_size!r}")
+    elif config.batch_size > n:
+        errors.append(f"batch_size: {config.batch_size} is larger than the {n} training rows; use at most {max(1, n // 10)}")
+    if not _is_number(config.max_grad_norm) or config.max_grad_norm <= 0:
+        errors.append(f"max_grad_norm: must be positive, got {config.max_grad_norm!r}")
+    if config.accountant not in ACCOUNTANTS:
+        errors.append(f"accountant: {config.accountant!r} is not one of {list(ACCOUNTANTS)}")
+    if not _is_number(config.holdout_fraction) or not 0 < config.holdout_fraction < 0.5:
+        errors.append(f"holdout_fraction: must lie in (0, 0.5), got {config.holdout_fraction!r}")
+    if config.synthetic_rows is not None and (not isinstance(config.synthetic_rows, int) or config.synthetic_rows < 1):
+        errors.append(f"synthetic_rows: must be a positive integer, got {config.synthetic_rows!r}")
+    if facts.n_columns < 2:
+        errors.append(f"the table has {facts.n_columns} modelled column(s); a generator needs at least 2")
+    if n < 100:
+        errors.append(f"the table has {n} training rows; DP training needs at least 100")
+
+    plan = None
+    if not errors:
+        try:
+            plan = plan_training(config, n)
+        except CalibrationError as exc:
+            errors.append(f"epsilon too low: {exc}")
+        else:
+            if plan.sample_rate > 0.2:
+                warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 20%: privacy amplification "
+                                "by sampling is nearly lost; use a smaller batch or more data")
+            elif plan.sample_rate > 0.1:
+                warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 10%; a smaller batch "
+                                "amplifies privacy better")
+            if plan.steps > 1000:
+                warnings.append(f"epochs: {plan.steps} training steps is high use of the budget; fewer epochs or a "
+                                "larger batch leave less noise per step")
+            elif plan.steps >= 500:
+                warnings.append(f"epochs: {plan.steps} training steps is moderate use of the budget")
+            if plan.noise_multiplier > NOISE_ERROR:
+                errors.append(
+                    f"epsilon too low: ε={config.epsilon} needs noise multiplier {plan.noise_multiplier:.1f} over "
+                    f"{plan.steps} steps, too much noise to learn; use a larger batch, fewer epochs, a larger ε, "
+                    "or a marginal-based generator")
+            elif plan.noise_multiplier > NOISE_WARNING:
+                warnings.append(f"epsilon: noise multiplier {plan.noise_multiplier:.1f} is high; expect low utility")
+
+    recommended = recommend(facts, quality=_quality_for(config.epsilon)).as_dict()
+    if _is_number(config.epsilon) and config.epsilon > 0 and config.generator in GENERATORS:
+        recommended.update(epsilon=config.epsilon, generator=config.generator)
+    return ValidationResult(
+        is_valid=not errors,
+        errors=errors,
+        warnings=warnings,
+        recommended_config=recommended,
+        plan=None if plan is None or errors else plan.as_dict(),
+        privacy_level=privacy_level(config.epsilon) if _is_number(config.epsilon) and config.epsilon > 0 else None,
+    )
+
+
+def _quality_for(epsilon) -> str:
+    if not _is_number(epsilon) or epsilon <= 0:
+        return "balanced"
+    return "privacy" if epsilon < 2 else "utility" if epsilon >= 8 else "balanced"
+
+
+def recommend(facts: DatasetFacts, *, quality: str = "balanced") -> SynthesisConfig:
+    """A config for this data size: large batches (DP-SGD prefers them), sampling rate ≤ 2%,
+    and a step count kept moderate so the noise per step stays low."""
+    if quality not in QUALITIES:
+        raise ValueError(f"quality must be one of {QUALITIES}, got {quality!r}")
+    n = facts.n_rows
+    epsilon = {"privacy": 1.0, "balanced": 3.0, "utility": 8.0}[quality]
+    batch = int(min(1024, max(32, n // 50)))
+    batch = min(batch, max(1, n // 10))
+    steps_per_epoch = math.ceil(n / batch)
+    target_steps = {"privacy": 400, "balanced": 600, "utility": 900}[quality]
+    epochs = max(1, round(target_steps / steps_per_epoch))
+    base = SynthesisConfig()
+    return replace(base, generator="dp-tvae", epsilon=epsilon, delta=default_delta(n), epochs=int(epochs),
+                   batch_size=batch)

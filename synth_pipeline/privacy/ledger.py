@@ -1,0 +1,369 @@
+"""The privacy ledger: per-dataset budgets and an append-only record of every DP event.
+
+Reads no data. Each operation opens the DuckDB file, runs one short transaction and closes
+it: DuckDB lets one process hold a file for writing, so the open itself is the
+cross-process lock, and a thread lock serialises callers inside one process. A run
+reserves its planned spend before any DP computation (a refused reservation writes
+nothing); a reservation counts as spent until it is either committed (DP output exists)
+or released (it never produced DP output).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from synth_pipeline.privacy.accounting import DEFAULT_ACCOUNTANT, DpSgdPlan, epsilon_of
+
+log = logging.getLogger(__name__)
+
+COMPOSITIONS = ("tight", "basic")
+ACTIVE = ("reserved", "committed")  # both count against the budget
+
+_SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS ledger_seq;
+CREATE TABLE IF NOT EXISTS budgets (
+    seq BIGINT, dataset VARCHAR, epsilon DOUBLE, delta DOUBLE, composition VARCHAR,
+    per_release_epsilon DOUBLE, set_at TIMESTAMP, note VARCHAR);
+CREATE TABLE IF NOT EXISTS charges (
+    event_id VARCHAR PRIMARY KEY, seq BIGINT, dataset VARCHAR, run_key VARCHAR, partition_key VARCHAR,
+    mechanism VARCHAR, params VARCHAR, epsilon DOUBLE, delta DOUBLE, accountant VARCHAR,
+    created_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS transitions (
+    seq BIGINT, event_id VARCHAR, status VARCHAR, changed_at TIMESTAMP, note VARCHAR);
+"""
+
+_CURRENT = """
+SELECT c.event_id, c.dataset, c.run_key, c.partition_key, c.mechanism, c.params, c.epsilon, c.delta,
+       c.accountant, c.created_at, t.status, t.status_at
+FROM charges c
+JOIN (SELECT event_id, arg_max(status, seq) AS status, max(changed_at) AS status_at FROM transitions GROUP BY event_id) t
+  USING (event_id)
+"""
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+class LedgerError(RuntimeError):
+    """Base class of ledger errors."""
+
+
+class BudgetExceededError(LedgerError):
+    """A reservation that would exceed the budget; nothing was charged."""
+
+
+class LedgerBusyError(LedgerError):
+    """The ledger file stayed locked by another process past the retry window."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    dataset: str
+    epsilon: float
+    delta: float
+    composition: str = "tight"
+    per_release_epsilon: float | None = None
+
+    def __post_init__(self):
+        if not (self.epsilon > 0 and 0 < self.delta < 1):
+            raise ValueError(f"a budget needs ε > 0 and 0 < δ < 1, got ε={self.epsilon}, δ={self.delta}")
+        if self.composition not in COMPOSITIONS:
+            raise ValueError(f"composition must be one of {COMPOSITIONS}, got {self.composition!r}")
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a dataset has spent: basic (sums) and tight (RDP composition at the budget's δ)."""
+
+    dataset: str
+    budget: Budget
+    events: int
+    basic_epsilon: float
+    basic_delta: float
+    tight_epsilon: float
+
+    @property
+    def spent_epsilon(self) -> float:
+        return self.tight_epsilon if self.budget.composition == "tight" else self.basic_epsilon
+
+    @property
+    def remaining_epsilon(self) -> float:
+        return max(0.0, self.budget.epsilon - self.spent_epsilon)
+
+    def as_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "budget_epsilon": self.budget.epsilon,
+            "budget_delta": self.budget.delta,
+            "composition": self.budget.composition,
+            "per_release_epsilon": self.budget.per_release_epsilon,
+            "events": self.events,
+            "spent_epsilon_basic": self.basic_epsilon,
+            "spent_delta_basic": self.basic_delta,
+            "spent_epsilon_tight": self.tight_epsilon,
+            "spent_epsilon": self.spent_epsilon,
+            "remaining_epsilon": self.remaining_epsilon,
+        }
+
+
+@dataclass(frozen=True)
+class Reservation:
+    event_id: str
+    dataset: str
+    run_key: str
+    epsilon: float
+    delta: float
+    status: str
+    reused: bool = False  # the same run key had already reserved: nothing new was charged
+
+
+def dp_event_for(mechanism: str, params: dict):
+    """Rebuild the dp-accounting event of a stored charge from its parameters."""
+    import dp_accounting as dpa
+
+    if mechanism == "dp-sgd":
+        return DpSgdPlan(float(params["noise_multiplier"]), float(params["sample_rate"]), int(params["steps"])).dp_event()
+    if mechanism == "gaussian":
+        return dpa.GaussianDpEvent(float(params["noise_multiplier"]))
+    if mechanism == "laplace":
+        return dpa.LaplaceDpEvent(float(params["scale"]) / float(params["sensitivity"]))
+    raise ValueError(f"no accounting rule for mechanism {mechanism!r}")
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+class PrivacyLedger:
+    """Budgets and DP events for every dataset, in one DuckDB file of its own."""
+
+    def __init__(self, path: str | Path, *, default_budget_epsilon: float | None = None,
+                 default_budget_delta: float | None = None, lock_timeout_s: float = 60.0):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.default_budget_epsilon = default_budget_epsilon
+        self.default_budget_delta = default_budget_delta
+        self.lock_timeout_s = lock_timeout_s
+        with self._transaction() as con:
+            con.execute(_SCHEMA)
+
+    # -- connection handling -------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_s
+        wait = 0.005
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LedgerBusyError(
+                        f"privacy ledger {self.path} stayed locked by another process for "
+                        f"{self.lock_timeout_s:.0f} s; nothing was charged. Retry, or close the other "
+                        f"process holding the file (a DuckDB shell, a notebook)"
+                    ) from None
+                time.sleep(wait * (0.5 + random.random()))
+                wait = min(wait * 2, 0.25)
+
+    @contextmanager
+    def _transaction(self):
+        with _path_lock(self.path):
+            con = self._connect()
+            try:
+                con.execute("BEGIN TRANSACTION")
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.close()
+
+    # -- budgets ---------------------------------------------------------------
+    def set_budget(self, dataset: str, *, epsilon: float, delta: float, composition: str = "tight",
+                   per_release_epsilon: float | None = None, note: str = "") -> Budget:
+        budget = Budget(dataset, float(epsilon), float(delta), composition, per_release_epsilon)
+        with self._transaction() as con:
+            self._insert_budget(con, budget, note)
+        return budget
+
+    @staticmethod
+    def _insert_budget(con, budget: Budget, note: str) -> None:
+        con.execute(
+            "INSERT INTO budgets VALUES (nextval('ledger_seq'), ?, ?, ?, ?, ?, now(), ?)",
+            [budget.dataset, budget.epsilon, budget.delta, budget.composition, budget.per_release_epsilon, note],
+        )
+
+    def _budget(self, con, dataset: str) -> Budget | None:
+        row = con.execute(
+            "SELECT epsilon, delta, composition, per_release_epsilon FROM budgets WHERE dataset = ? "
+            "ORDER BY seq DESC LIMIT 1", [dataset]).fetchone()
+        if row is None:
+            return None
+        return Budget(dataset, row[0], row[1], row[2], row[3])
+
+    def _budget_or_default(self, con, dataset: str, *, persist: bool = True) -> Budget:
+        """The dataset's budget; the ledger's default is written on first use when ``persist``."""
+        budget = self._budget(con, dataset)
+        if budget is not None:
+            return budget
+        if self.default_budget_epsilon is None or self.default_budget_delta is None:
+            raise LedgerError(
+                f"dataset {dataset!r} has no privacy budget; set one with "
+                f"`synth-pipeline ledger set-budget {dataset} --epsilon E --delta D`"
+            )
+        budget = Budget(dataset, self.default_budget_epsilon, self.default_budget_delta)
+        if persist:
+            self._insert_budget(con, budget, "default budget, set on first use")
+        return budget
+
+    def budget(self, dataset: str) -> Budget | None:
+        with self._transaction() as con:
+            return self._budget(con, dataset)
+
+    # -- spend -------------------------------------------------------------------
+    def _active(self, con, dataset: str) -> list[dict]:
+        rows = con.execute(
+            f"SELECT mechanism, params, epsilon, delta FROM ({_CURRENT}) WHERE dataset = ? AND status IN ?",
+            [dataset, list(ACTIVE)],
+        ).fetchall()
+        return [{"mechanism": m, "params": json.loads(p), "epsilon": e, "delta": d} for m, p, e, d in rows]
+
+    @staticmethod
+    def _spend(dataset: str, budget: Budget, active: list[dict]) -> Spend:
+        tight = 0.0
+        if active:
+            events = [dp_event_for(a["mechanism"], a["params"]) for a in active]
+            tight = epsilon_of(events, delta=budget.delta, accountant=DEFAULT_ACCOUNTANT)
+            # RDP is a bound; basic composition is also valid, so the tighter of the two holds.
+            tight = min(tight, sum(a["epsilon"] for a in active))
+        return Spend(
+            dataset=dataset,
+            budget=budget,
+            events=len(active),
+            basic_epsilon=sum(a["epsilon"] for a in active),
+            basic_delta=sum(a["delta"] for a in active),
+            tight_epsilon=tight,
+        )
+
+    def spend(self, dataset: str) -> Spend:
+        with self._transaction() as con:
+            budget = self._budget_or_default(con, dataset, persist=False)
+            return self._spend(dataset, budget, self._active(con, dataset))
+
+    def _refusal(self, budget: Budget, before: Spend, after: Spend, epsilon: float, delta: float) -> str | None:
+        ask = f"the run asks for ε={epsilon:.4g}, δ={delta:.3g}"
+        state = (f"dataset {budget.dataset!r}: budget ε={budget.epsilon:.4g}, δ={budget.delta:.3g} "
+                 f"({budget.composition} composition); spent ε={before.spent_epsilon:.4g}, "
+                 f"left ε={before.remaining_epsilon:.4g}; {ask}")
+        if budget.per_release_epsilon is not None and epsilon > budget.per_release_epsilon:
+            return f"refused: over the per-release cap ε={budget.per_release_epsilon:.4g}. {state}"
+        if budget.composition == "basic" and (after.basic_epsilon > budget.epsilon or after.basic_delta > budget.delta):
+            return f"refused: the budget would be exceeded. {state}"
+        if budget.composition == "tight" and after.tight_epsilon > budget.epsilon:
+            return f"refused: the budget would be exceeded. {state}"
+        if delta > budget.delta:
+            return f"refused: the run's δ is larger than the budget's δ. {state}"
+        return None
+
+    def check(self, *, dataset: str, mechanism: str, params: dict, epsilon: float, delta: float) -> str | None:
+        """Would this spend fit? Returns the refusal message, or None when it fits. Writes nothing."""
+        with self._transaction() as con:
+            budget = self._budget_or_default(con, dataset, persist=False)
+            active = self._active(con, dataset)
+            new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
+            return self._refusal(budget, self._spend(dataset, budget, active),
+                                 self._spend(dataset, budget, active + [new]), epsilon, delta)
+
+    def reserve(self, *, dataset: str, run_key: str, mechanism: str, params: dict, epsilon: float,
+                delta: float, partition_key: str | None = None,
+                accountant: str = DEFAULT_ACCOUNTANT) -> Reservation:
+        """Reserve a planned spend before any DP computation, or raise BudgetExceededError.
+
+        The same run key never charges twice: a second call returns the live reservation.
+        """
+        dp_event_for(mechanism, params)  # unknown mechanisms fail before anything is written
+        with self._transaction() as con:
+            existing = con.execute(
+                f"SELECT event_id, epsilon, delta, status FROM ({_CURRENT}) "
+                "WHERE dataset = ? AND run_key = ? AND status IN ?", [dataset, run_key, list(ACTIVE)],
+            ).fetchone()
+            if existing is not None:
+                return Reservation(existing[0], dataset, run_key, existing[1], existing[2], existing[3], reused=True)
+            budget = self._budget_or_default(con, dataset)
+            active = self._active(con, dataset)
+            new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
+            refusal = self._refusal(budget, self._spend(dataset, budget, active),
+                                    self._spend(dataset, budget, active + [new]), epsilon, delta)
+            if refusal:
+                raise BudgetExceededError(refusal)
+            event_id = uuid.uuid4().hex
+            con.execute(
+                "INSERT INTO charges VALUES (?, nextval('ledger_seq'), ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                [event_id, dataset, run_key, partition_key, mechanism, json.dumps(params, sort_keys=True),
+                 float(epsilon), float(delta), accountant],
+            )
+            self._transition(con, event_id, "reserved", "")
+        log.info("ledger: reserved ε=%.4g δ=%.3g for %s (run %s)", epsilon, delta, dataset, run_key)
+        return Reservation(event_id, dataset, run_key, float(epsilon), float(delta), "reserved")
+
+    @staticmethod
+    def _transition(con, event_id: str, status: str, note: str) -> None:
+        con.execute("INSERT INTO transitions VALUES (nextval('ledger_seq'), ?, ?, now(), ?)",
+                    [event_id, status, note])
+
+    def _move(self, event_id: str, status: str, note: str, allowed_from: tuple[str, ...]) -> None:
+        with self._transaction() as con:
+            row = con.execute(f"SELECT status FROM ({_CURRENT}) WHERE event_id = ?", [event_id]).fetchone()
+            if row is None:
+                raise LedgerError(f"no ledger event {event_id}")
+            if row[0] == status:
+                return
+            if row[0] not in allowed_from:
+                raise LedgerError(f"ledger event {event_id} is {row[0]}; cannot mark it {status}")
+            self._transition(con, event_id, status, note)
+
+    def commit(self, event_id: str, note: str = "") -> None:
+        """DP output exists: the reservation is spent for good (even if the run fails later)."""
+        self._move(event_id, "committed", note, ("reserved",))
+
+    def release(self, event_id: str, note: str = "") -> None:
+        """Give a reservation back: only for runs that failed before any DP output existed."""
+        self._move(event_id, "released", note, ("reserved",))
+
+    # -- reading -----------------------------------------------------------------
+    def history(self, dataset: str | None = None) -> list[dict]:
+        with self._transaction() as con:
+            query = f"SELECT * FROM ({_CURRENT})" + (" WHERE dataset = ?" if dataset else "") + " ORDER BY created_at"
+            cur = con.execute(query, [dataset] if dataset else [])
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        for row in rows:
+            row["params"] = json.loads(row["params"])
+            for key in ("created_at", "status_at"):
+                row[key] = row[key].isoformat() if row[key] is not None else None
+        return rows
+
+    def datasets(self) -> list[str]:
+        with self._transaction() as con:
+            rows = con.execute(
+                "SELECT DISTINCT dataset FROM (SELECT dataset FROM budgets UNION SELECT dataset FROM charges) ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+
+def budget_as_dict(budget: Budget) -> dict:
+    return asdict(budget)

@@ -1,0 +1,170 @@
+"""The public schema of a table: what the user declares public, so it costs no budget.
+
+Uses public schema only: nothing in this module reads private values. Types, bounds and
+category lists declared here are the only column facts the generators may use without a
+DP mechanism (DESIGN.md, invariant 1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+NUMERIC_TYPES = ("integer", "float")
+COLUMN_TYPES = NUMERIC_TYPES + ("categorical", "string", "boolean")
+ROLES = ("direct_identifier", "quasi_identifier", "sensitive", "label")
+
+
+class SchemaError(ValueError):
+    """The schema file itself is wrong; the message names the field to fix."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    roles: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None
+    categories: tuple[str, ...] | None = None
+    nullable: bool = False
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def is_direct_identifier(self) -> bool:
+        return "direct_identifier" in self.roles
+
+    @property
+    def value_set(self) -> tuple[str, ...] | None:
+        """Allowed values of a discrete column (booleans as 'true'/'false')."""
+        if self.type == "boolean":
+            return ("false", "true")
+        return self.categories
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    dataset: str
+    columns: tuple[ColumnSpec, ...]
+    label: str | None = None
+    positive_label: str | None = None
+    max_rows: int | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"column {name!r} is not in the schema of {self.dataset!r}")
+
+    def with_role(self, role: str) -> list[str]:
+        return [c.name for c in self.columns if role in c.roles]
+
+    @property
+    def direct_identifiers(self) -> list[str]:
+        return self.with_role("direct_identifier")
+
+    @property
+    def modelled_columns(self) -> list[ColumnSpec]:
+        """Columns a generator may learn: every declared column but the direct identifiers."""
+        return [c for c in self.columns if not c.is_direct_identifier]
+
+
+def _parse_column(raw: dict, index: int) -> ColumnSpec:
+    where = f"columns[{index}]"
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise SchemaError(f"{where}: each column needs at least 'name' and 'type'")
+    name = str(raw["name"])
+    where = f"column {name!r}"
+    ctype = raw.get("type")
+    if ctype not in COLUMN_TYPES:
+        raise SchemaError(f"{where}: type {ctype!r} is not one of {', '.join(COLUMN_TYPES)}")
+    roles = raw.get("role", raw.get("roles", ())) or ()
+    roles = (roles,) if isinstance(roles, str) else tuple(roles)
+    for role in roles:
+        if role not in ROLES:
+            raise SchemaError(f"{where}: role {role!r} is not one of {', '.join(ROLES)}")
+    bounds = raw.get("bounds")
+    if bounds is not None:
+        if ctype not in NUMERIC_TYPES:
+            raise SchemaError(f"{where}: bounds are only for integer or float columns")
+        if len(bounds) != 2:
+            raise SchemaError(f"{where}: bounds must be [lower, upper]")
+        lower, upper = float(bounds[0]), float(bounds[1])
+        # A declared bound of 0 is a bound: compare against None, never truthiness.
+        if not (math.isfinite(lower) and math.isfinite(upper)) or lower >= upper:
+            raise SchemaError(f"{where}: bounds must be finite with lower < upper, got {bounds}")
+        bounds = (lower, upper)
+    categories = raw.get("categories")
+    if categories is not None:
+        if ctype != "categorical":
+            raise SchemaError(f"{where}: categories are only for categorical columns")
+        categories = tuple(str(c) for c in categories)
+        if len(categories) < 1 or len(set(categories)) != len(categories):
+            raise SchemaError(f"{where}: categories must be a non-empty list without repeats")
+    return ColumnSpec(
+        name=name,
+        type=ctype,
+        roles=roles,
+        bounds=bounds,
+        categories=categories,
+        nullable=bool(raw.get("nullable", False)),
+    )
+
+
+def parse_schema(raw: dict) -> TableSchema:
+    if not isinstance(raw, dict):
+        raise SchemaError("the schema must be a mapping with 'dataset' and 'columns'")
+    dataset = raw.get("dataset")
+    if not dataset or not isinstance(dataset, str):
+        raise SchemaError("the schema needs a 'dataset' name (the ledger charges budget per dataset)")
+    raw_columns = raw.get("columns")
+    if not raw_columns:
+        raise SchemaError("the schema needs a non-empty 'columns' list")
+    columns = tuple(_parse_column(c, i) for i, c in enumerate(raw_columns))
+    names = [c.name for c in columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SchemaError(f"column names appear twice in the schema: {duplicates}")
+    label = raw.get("label")
+    if label is not None and label not in names:
+        raise SchemaError(f"label {label!r} is not a declared column")
+    positive = raw.get("positive_label")
+    if label is not None:
+        label_spec = columns[names.index(label)]
+        if label_spec.type != "categorical" or not label_spec.categories:
+            raise SchemaError(f"label {label!r} must be a categorical column with declared categories")
+        if positive is not None and str(positive) not in label_spec.categories:
+            raise SchemaError(f"positive_label {positive!r} is not a category of {label!r}")
+    max_rows = raw.get("max_rows")
+    if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
+        raise SchemaError("max_rows must be a positive integer")
+    known = {"dataset", "columns", "label", "positive_label", "max_rows"}
+    return TableSchema(
+        dataset=dataset,
+        columns=columns,
+        label=label,
+        positive_label=None if positive is None else str(positive),
+        max_rows=max_rows,
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+def load_schema(path: str | Path) -> TableSchema:
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"schema file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from None
+    return parse_schema(raw)

@@ -1,0 +1,26 @@
+"""Generators behind one interface: fit under a plan, sample, save and load.
+
+Torch is imported only when a generator class is requested (DESIGN.md: torch only where
+training happens), so the Dagster definitions load without it.
+"""
+
+from __future__ import annotations
+
+
+def generator_class(name: str):
+    if name == "dp-tvae":
+        from synth_pipeline.synthesizers.dp_tvae import DPTVAE
+
+        return DPTVAE
+    raise ValueError(f"unknown generator {name!r}")
+
+
+def load_generator(directory):
+    """Load a saved generator from its state dict and JSON metadata (no pickles)."""
+    import json
+    from pathlib import Path
+
+    from synth_pipeline.synthesizers.dp_tvae import META_FILE
+
+    meta = json.loads((Path(directory) / META_FILE).read_text(encoding="utf-8"))
+    return generator_class(meta["generator"]).load(directory)
