@@ -57,7 +57,7 @@ class SynthesisConfig:
     epochs: int = 15
     batch_size: int = 500
     max_grad_norm: float = 1.0
-    learning_rate: float = 2e-3
+    learning_rate: float = 5e-3
     synthetic_rows: int | None = None  # None: as many as training rows
     seed: int = 0
     holdout_fraction: float = 0.2

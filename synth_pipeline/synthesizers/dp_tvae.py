@@ -62,9 +62,11 @@ class _VAE(nn.Module):
         return self.decoder(z), mu, logvar
 
 
-def _per_row_loss(codec: TableCodec, x: torch.Tensor, out: torch.Tensor, mu, logvar) -> torch.Tensor:
-    """Negative ELBO of each row: numeric Gaussian error + categorical cross-entropy + KL."""
-    loss = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
+def _per_row_loss(codec: TableCodec, x: torch.Tensor, out: torch.Tensor, mu, logvar,
+                  kl_weight: float = 1.0) -> torch.Tensor:
+    """Negative ELBO of each row (β-weighted KL): numeric Gaussian error + categorical
+    cross-entropy + β·KL. β < 1 resists posterior collapse, which DP noise makes likely."""
+    loss = kl_weight * 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
     for c in codec.codecs:
         if c.kind == "numeric":
             loss = loss + (x[:, c.start] - out[:, c.start]).pow(2) / (2 * NUMERIC_SIGMA ** 2)
@@ -81,10 +83,11 @@ class DPTVAE:
     name = "dp-tvae"
     is_dp = True
 
-    def __init__(self, codec: TableCodec, *, hidden: int = 128, latent: int = 64):
+    def __init__(self, codec: TableCodec, *, hidden: int = 64, latent: int = 16, kl_weight: float = 0.5):
         self.codec = codec
         self.hidden = hidden
         self.latent = latent
+        self.kl_weight = kl_weight
         self.model = _VAE(codec.width, hidden, latent)
         self.training_summary: dict = {}
 
@@ -124,7 +127,7 @@ class DPTVAE:
                 batch = batch.to(device)
                 if len(batch):
                     out, mu, logvar = model(batch)
-                    loss = _per_row_loss(self.codec, batch, out, mu, logvar).mean()
+                    loss = _per_row_loss(self.codec, batch, out, mu, logvar, self.kl_weight).mean()
                     loss.backward()
                     total += float(loss.detach()) * len(batch)
                     rows += len(batch)
@@ -183,7 +186,8 @@ class DPTVAE:
         meta = {
             "generator": self.name,
             "is_dp": self.is_dp,
-            "architecture": {"hidden": self.hidden, "latent": self.latent, "width": self.codec.width},
+            "architecture": {"hidden": self.hidden, "latent": self.latent, "kl_weight": self.kl_weight,
+                             "width": self.codec.width},
             "codec": self.codec.to_dict(),
             "training": self.training_summary,
             "versions": {"torch": torch.__version__, "opacus": _version("opacus")},
@@ -197,7 +201,8 @@ class DPTVAE:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         arch = meta["architecture"]
-        obj = cls(TableCodec.from_dict(meta["codec"]), hidden=arch["hidden"], latent=arch["latent"])
+        obj = cls(TableCodec.from_dict(meta["codec"]), hidden=arch["hidden"], latent=arch["latent"],
+                  kl_weight=arch.get("kl_weight", 1.0))
         obj.model.load_state_dict(torch.load(directory / STATE_FILE, weights_only=True, map_location="cpu"))
         obj.model.eval()
         obj.training_summary = meta.get("training", {})

@@ -1,7 +1,9 @@
 """Column transforms built from the public schema only, never fitted on rows.
 
-Uses public schema only: numeric columns are scaled to [-1, 1] with their declared bounds
-(values outside are clipped), discrete columns are one-hot over their declared categories
+Uses public schema only: numeric columns are either scaled to [-1, 1] with their declared
+bounds ("scaled") or cut into equal-width bins over the declared range plus one point bin
+at each bound ("binned": zeros and caps are common spikes), values outside the bounds
+clipped; discrete columns are one-hot over their declared categories
 plus an explicit ``__other__`` bucket for unknown values (and ``__null__`` where nullable).
 No min/max, unique values or mixture model is read from the private table (DESIGN.md,
 "Where DP-SGD generators usually break").
@@ -27,16 +29,38 @@ class UnmodellableColumnError(ValueError):
 @dataclass(frozen=True)
 class ColumnCodec:
     name: str
-    kind: str  # "numeric" or "discrete"
+    kind: str  # "numeric", "binned" or "discrete"
     start: int
     width: int
     bounds: tuple[float, float] | None = None
     integer: bool = False
     categories: tuple[str, ...] = ()  # discrete: declared categories + OTHER (+ NULL)
     null_start: int | None = None  # numeric + nullable: a 2-wide [present, null] one-hot
+    edges: tuple[float, ...] = ()  # binned: interior bin edges from lower to upper bound
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.edges) - 1 + 2  # interior bins + a point bin at each bound
 
 
-def _codec_for(spec: ColumnSpec, start: int) -> tuple[ColumnCodec, int]:
+MAX_BINS = 32
+
+
+def _bin_edges(spec: ColumnSpec) -> tuple[float, ...]:
+    lo, hi = spec.bounds
+    if spec.type == "integer" and hi - lo + 1 <= MAX_BINS + 2:
+        # Small integer range: one bin per value strictly between the bounds.
+        return tuple(float(v) + 0.5 for v in range(int(lo), int(hi)))
+    return tuple(float(v) for v in __import__("numpy").linspace(lo, hi, MAX_BINS + 1))
+
+
+def _codec_for(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[ColumnCodec, int]:
+    if spec.is_numeric and spec.bounds is not None and numeric_encoding == "binned":
+        edges = _bin_edges(spec)
+        cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if spec.nullable else ())
+        codec = ColumnCodec(spec.name, "binned", start, len(cats), spec.bounds, spec.type == "integer",
+                            categories=cats, edges=edges)
+        return codec, start + len(cats)
     if spec.is_numeric:
         # Compare with None: a declared bound of 0 is a bound.
         if spec.bounds is None:
@@ -65,10 +89,12 @@ class TableCodec:
         self.width = sum(c.width for c in codecs)
 
     @classmethod
-    def from_schema(cls, columns: list[ColumnSpec]) -> "TableCodec":
+    def from_schema(cls, columns: list[ColumnSpec], *, numeric_encoding: str = "binned") -> "TableCodec":
+        if numeric_encoding not in ("binned", "scaled"):
+            raise ValueError(f"numeric_encoding must be 'binned' or 'scaled', got {numeric_encoding!r}")
         codecs, start = [], 0
         for spec in columns:
-            codec, start = _codec_for(spec, start)
+            codec, start = _codec_for(spec, start, numeric_encoding)
             codecs.append(codec)
         return cls(codecs)
 
@@ -89,12 +115,18 @@ class TableCodec:
                 if c.null_start is not None:
                     out[:, c.null_start] = ~missing
                     out[:, c.null_start + 1] = missing
+            elif c.kind == "binned":
+                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                missing = ~np.isfinite(values)
+                idx = _bin_index(np.clip(np.nan_to_num(values, nan=c.bounds[0]), *c.bounds), c)
+                if c.categories[-1] == NULL:
+                    idx = np.where(missing, c.width - 1, idx)
+                out[np.arange(len(frame)), c.start + idx] = 1.0
             else:
-                lookup = {v: i for i, v in enumerate(c.categories)}
-                other = lookup[OTHER]
-                null = lookup.get(NULL, other)
-                text = col.astype("string")
-                idx = np.array([null if pd.isna(v) else lookup.get(v, other) for v in text], dtype=np.int64)
+                codes = pd.Categorical(col.astype("string").astype(object), categories=list(c.categories)).codes
+                other = c.categories.index(OTHER)
+                null = c.categories.index(NULL) if NULL in c.categories else other
+                idx = np.where(codes >= 0, codes, np.where(col.isna().to_numpy(), null, other))
                 out[np.arange(len(frame)), c.start + idx] = 1.0
         return out
 
@@ -115,6 +147,13 @@ class TableCodec:
                 if c.integer:
                     series = series.astype("Int64")
                 data[c.name] = series
+            elif c.kind == "binned":
+                idx = _draw(logits[:, c.start:c.start + c.width], rng)
+                values = _value_in_bin(idx, c, rng)
+                series = pd.Series(values, dtype="float64")
+                if c.categories[-1] == NULL:
+                    series[idx == c.width - 1] = np.nan
+                data[c.name] = series.astype("Int64") if c.integer else series
             else:
                 block = logits[:, c.start:c.start + c.width].copy()
                 block[:, c.categories.index(OTHER)] = -np.inf
@@ -135,8 +174,33 @@ class TableCodec:
             c = dict(c)
             c["bounds"] = tuple(c["bounds"]) if c["bounds"] is not None else None
             c["categories"] = tuple(c["categories"])
+            c["edges"] = tuple(c.get("edges", ()))
             codecs.append(ColumnCodec(**c))
         return cls(codecs)
+
+
+def _bin_index(values: np.ndarray, c: ColumnCodec) -> np.ndarray:
+    """0: exactly the lower bound; last bin: exactly the upper bound; otherwise the interior bin."""
+    lo, hi = c.bounds
+    interior = np.clip(np.searchsorted(np.asarray(c.edges), values, side="right"), 1, len(c.edges) - 1)
+    return np.where(values <= lo, 0, np.where(values >= hi, c.n_bins - 1, interior))
+
+
+def _value_in_bin(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> np.ndarray:
+    """A value drawn uniformly inside each bin (point bins give their bound)."""
+    lo, hi = c.bounds
+    edges = np.asarray(c.edges)
+    inner = np.clip(idx, 1, len(edges) - 1)
+    left, right = edges[inner - 1], edges[inner]
+    if c.integer:
+        # Integers v with left <= v < right, excluding the bounds (they have point bins).
+        left_int = np.maximum(np.ceil(left), lo + 1)
+        right_int = np.maximum(np.minimum(np.ceil(right) - 1, hi - 1), left_int)
+        values = rng.integers(left_int.astype(np.int64), right_int.astype(np.int64) + 1).astype(float)
+    else:
+        values = rng.uniform(left, right)
+    values = np.where(idx == 0, lo, values)
+    return np.where(idx >= c.n_bins - 1, hi, values)
 
 
 def _draw(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,114 @@
+"""The chain's stages as plain functions, shared by the Dagster assets and the CLI.
+
+Each function states what it reads; the one that reads private rows to make a released
+artefact (``train_release``) is DP and charges the ledger before training (reserve, then
+commit), refunding only when it fails before any DP output exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from synth_pipeline.privacy.accounting import dp_sgd_epsilon
+from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, ValidationResult, plan_training, validate
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.profiling import dataset_facts
+from synth_pipeline.schema import TableSchema
+from synth_pipeline.synthesizers import generator_class, load_generator
+from synth_pipeline.synthesizers.transforms import TableCodec
+
+log = logging.getLogger(__name__)
+
+
+def safe_name(key: str) -> str:
+    """A folder name for a partition key (file names may hold spaces or unicode)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")
+    return cleaned or "partition"
+
+
+def validate_config(config: SynthesisConfig, profile: dict) -> ValidationResult:
+    """Public facts only (profile: schema and n). Unmodellable columns are errors."""
+    fraction = config.holdout_fraction if 0 < config.holdout_fraction < 0.5 else 0.2  # validate() reports it
+    result = validate(config, dataset_facts(profile, holdout_fraction=fraction))
+    if profile["unmodellable"]:
+        result.errors.extend(profile["unmodellable"])
+        result.is_valid = False
+        result.plan = None
+    return result
+
+
+def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
+    """What the ledger is asked for: the mechanism, its parameters and its (ε, δ)."""
+    params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
+    epsilon = dp_sgd_epsilon(**params, delta=plan.delta, accountant=config.accountant)
+    return {"mechanism": "dp-sgd", "params": params, "epsilon": epsilon, "delta": plan.delta}
+
+
+def train_release(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig, ledger: PrivacyLedger,
+                  run_key: str, model_dir: str | Path, partition_key: str | None = None,
+                  on_epoch: Callable | None = None) -> dict:
+    """DP: fit the configured generator on ``train`` under DP-SGD, charged to the ledger.
+
+    Order: build everything that can fail on public facts, reserve (refused: nothing is
+    charged), train (from the first noisy step the reservation is committed, so a crash
+    still counts as spent), save, return the model's privacy metadata.
+    """
+    columns = schema.modelled_columns
+    codec = TableCodec.from_schema(columns)
+    plan = plan_training(config, len(train))
+    request = ledger_request(config, plan)
+    model = generator_class(config.generator)(codec)
+    reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
+                                 accountant=config.accountant, **request)
+    if reservation.reused and reservation.status == "committed":
+        raise RuntimeError(f"run key {run_key!r} already trained and committed a model; start a new run")
+    dp_started = False
+
+    def mark_started():
+        nonlocal dp_started
+        dp_started = True
+        ledger.commit(reservation.event_id, note="DP-SGD started: counted as spent from here on")
+
+    try:
+        model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
+                  on_dp_start=mark_started)
+        privacy = {
+            "mechanism": "DP-SGD",
+            "epsilon_target": config.epsilon,
+            "epsilon_spent": request["epsilon"],
+            "delta": plan.delta,
+            "accountant": config.accountant,
+            "noise_multiplier": plan.noise_multiplier,
+            "sample_rate": plan.sample_rate,
+            "steps": plan.steps,
+            "max_grad_norm": config.max_grad_norm,
+            "poisson_sampling": True,
+            "ledger_event_id": reservation.event_id,
+            "opacus_epsilon_check": model.training_summary.get("opacus_epsilon"),
+        }
+        path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
+                                               "config": config.as_dict(), "partition": partition_key})
+    except BaseException:
+        if not dp_started:
+            ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
+        raise
+    return {"generator": model.name, "is_dp": model.is_dp, "model_dir": str(path), "privacy": privacy,
+            "training": model.training_summary, "plan": plan.as_dict()}
+
+
+def sample_release(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:
+    """Post-processing of the DP model: reads no private data."""
+    return load_generator(model_dir).sample(rows, seed=seed)
+
+
+def effective_config(config: SynthesisConfig, validation: ValidationResult) -> SynthesisConfig:
+    """The config with δ filled in from the plan (the rule of ``default_delta``)."""
+    if validation.plan is None:
+        return config
+    return replace(config, delta=validation.plan["delta"])

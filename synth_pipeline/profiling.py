@@ -1,0 +1,56 @@
+"""The dataset profile: shapes and types from the public schema, plus the row count.
+
+Uses public schema only, except the row count n, which is read from the drop and treated as
+public: it sets the DP-SGD sampling rate and the default δ (the model card says so). No
+bound, quantile, category set or other statistic is read from the rows here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from synth_pipeline.privacy.config import DatasetFacts
+from synth_pipeline.schema import TableSchema
+from synth_pipeline.synthesizers.transforms import TableCodec, UnmodellableColumnError
+
+
+def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
+    modelled = schema.modelled_columns
+    unmodellable = []
+    for col in modelled:
+        try:
+            TableCodec.from_schema([col])
+        except UnmodellableColumnError as exc:
+            unmodellable.append(str(exc))
+    return {
+        "dataset": schema.dataset,
+        "n_rows": int(len(frame)),
+        "n_rows_status": "read from the drop and treated as public (sampling rate, default δ)",
+        "n_columns": len(schema.columns),
+        "columns": [
+            {"name": c.name, "type": c.type, "roles": list(c.roles), "nullable": c.nullable,
+             "bounds": list(c.bounds) if c.bounds is not None else None,
+             "n_categories": len(c.value_set) if c.value_set is not None else None}
+            for c in schema.columns
+        ],
+        "direct_identifiers": schema.direct_identifiers,
+        "quasi_identifiers": schema.with_role("quasi_identifier"),
+        "sensitive": schema.with_role("sensitive"),
+        "label": schema.label,
+        "modelled_columns": [c.name for c in modelled],
+        "n_numeric": sum(c.is_numeric for c in modelled),
+        "n_categorical": sum(not c.is_numeric for c in modelled),
+        "unmodellable": unmodellable,
+        "source": "public schema (all facts but n_rows)",
+    }
+
+
+def dataset_facts(profile: dict, *, holdout_fraction: float) -> DatasetFacts:
+    """Facts for config validation; n is the training split's size (the holdout is set aside)."""
+    n_train = profile["n_rows"] - int(round(profile["n_rows"] * holdout_fraction))
+    return DatasetFacts(
+        n_rows=n_train,
+        n_columns=len(profile["modelled_columns"]),
+        n_numeric=profile["n_numeric"],
+        n_categorical=profile["n_categorical"],
+    )

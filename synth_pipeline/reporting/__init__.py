@@ -1,0 +1,1 @@
+"""Reports for reviewers: written from aggregates, DP statistics and the public schema only."""

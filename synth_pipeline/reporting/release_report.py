@@ -1,0 +1,132 @@
+"""The release report (JSON and Markdown): privacy, data handling, gates and audit.
+
+Reads no private rows: it is assembled from the ledger, the DP model's metadata, the
+profile (public schema and n), the PII scan's column-level findings and the aggregated,
+non-DP audit metrics, which it marks as such.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from synth_pipeline.privacy.config import privacy_level
+from synth_pipeline.privacy.data_reads import RAW_DATA_READS
+
+
+def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_after: dict, audit: dict,
+                 partition_key: str | None = None, run_id: str | None = None) -> dict:
+    privacy = model["privacy"]
+    gates = audit.get("gates", [])
+    return {
+        "report": "synth_pipeline release report",
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": profile["dataset"],
+        "partition": partition_key,
+        "run_id": run_id,
+        "generator": model["generator"],
+        "is_dp": model["is_dp"],
+        "privacy": {
+            **privacy,
+            "privacy_level": privacy_level(privacy["epsilon_spent"]),
+            "privacy_unit": "one row of the drop (add/remove-one neighbouring relation)",
+            "n_rows_public": "the row count is treated as public (sampling rate and δ derive from it)",
+            "secure_rng": False,
+        },
+        "ledger_after_release": ledger_after,
+        "data_handling": {
+            "direct_identifiers_dropped": pii["dropped_before_training"],
+            "quasi_identifiers": pii["quasi_identifiers"],
+            "pii_findings_in_training_columns": len(pii["findings"]),
+            "training_columns": pii["training_columns"],
+            "raw_data_reads": list(RAW_DATA_READS),
+        },
+        "config": config,
+        "audit": {
+            "dp": False,
+            "note": "computed on private data for internal review; aggregated and not differentially private",
+            "tstr": audit.get("tstr"),
+            "dcr": audit.get("dcr"),
+        },
+        "gates": gates,
+        "release_passed": bool(audit.get("passed")),
+    }
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "—" if value is None else str(value)
+
+
+def render_markdown(report: dict) -> str:
+    p = report["privacy"]
+    ledger = report["ledger_after_release"]
+    lines = [
+        f"# Release report: {report['dataset']} / {report['partition']}",
+        "",
+        f"Generated {report['generated_at']} by run `{report['run_id']}`.",
+        f"Release gates: **{'passed' if report['release_passed'] else 'FAILED'}**.",
+        "",
+        "## Privacy",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| generator | {report['generator']} ({'DP' if report['is_dp'] else 'NOT differentially private'}) |",
+        f"| ε spent / targeted | {_fmt(p['epsilon_spent'])} / {_fmt(p['epsilon_target'])} ({p['accountant']} accountant) |",
+        f"| δ | {_fmt(p['delta'])} |",
+        f"| privacy level | {p['privacy_level']} |",
+        f"| DP-SGD | noise multiplier {_fmt(p['noise_multiplier'])}, sample rate {_fmt(p['sample_rate'])}, "
+        f"{p['steps']} steps, clipping norm {_fmt(p['max_grad_norm'])}, Poisson sampling |",
+        f"| privacy unit | {p['privacy_unit']} |",
+        f"| row count | {p['n_rows_public']} |",
+        f"| secure RNG | {'yes' if p['secure_rng'] else 'no (torch default generator)'} |",
+        "",
+        "## Ledger after this release",
+        "",
+        f"Dataset `{ledger['dataset']}`: budget ε={_fmt(ledger['budget_epsilon'])}, δ={_fmt(ledger['budget_delta'])} "
+        f"({ledger['composition']} composition). Spent ε={_fmt(ledger['spent_epsilon'])} "
+        f"(basic sum {_fmt(ledger['spent_epsilon_basic'])}, tight {_fmt(ledger['spent_epsilon_tight'])}) over "
+        f"{ledger['events']} event(s); left ε={_fmt(ledger['remaining_epsilon'])}.",
+        "",
+        "## Data handling",
+        "",
+        f"Direct identifiers dropped before training: {', '.join(report['data_handling']['direct_identifiers_dropped']) or 'none'}.",
+        f"Quasi-identifiers kept: {', '.join(report['data_handling']['quasi_identifiers']) or 'none'}.",
+        "",
+        "| step | reads | DP | status |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {r['step']} | {r['reads']} | {'yes' if r['dp'] else 'no'} | {r['status']} |"
+              for r in report["data_handling"]["raw_data_reads"]]
+    audit = report["audit"]
+    tstr, dcr = audit.get("tstr") or {}, audit.get("dcr") or {}
+    lines += [
+        "",
+        "## Audit (internal, not DP)",
+        "",
+        f"_{audit['note']}._",
+        "",
+        f"- TSTR AUC {_fmt(tstr.get('tstr_auc'))} vs TRTR AUC {_fmt(tstr.get('trtr_auc'))} "
+        f"(ratio {_fmt(tstr.get('auc_ratio'))}; {tstr.get('model', '')} on label `{tstr.get('label')}`)",
+        f"- DCR share {_fmt(dcr.get('dcr_share'))} (0.5 means synthetic rows are no closer to training rows than "
+        f"to holdout rows); exact copies {_fmt(dcr.get('exact_match_share'))}; NNDR median {_fmt(dcr.get('nndr_median'))}",
+        "",
+        "## Release gates",
+        "",
+        "| gate | metric | value | threshold | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {g['gate']} | {g['metric']} | {_fmt(g['value'])} | {_fmt(g['threshold'])} | "
+              f"{'pass' if g['passed'] else 'FAIL'} |" for g in report["gates"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, directory: str | Path) -> dict[str, Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"json": directory / "release_report.json", "markdown": directory / "release_report.md"}
+    paths["json"].write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
+    return paths
