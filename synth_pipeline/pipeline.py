@@ -107,6 +107,11 @@ def sample_release(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFra
     return load_generator(model_dir).sample(rows, seed=seed)
 
 
+def release_folder(model_result: dict) -> Path:
+    """The folder of one release: the model sits in ``model/`` inside it."""
+    return Path(model_result["model_dir"]).parent
+
+
 def effective_config(config: SynthesisConfig, validation: ValidationResult) -> SynthesisConfig:
     """The config with δ filled in from the plan (the rule of ``default_delta``)."""
     if validation.plan is None:

@@ -1,0 +1,159 @@
+"""The asset chain, one data drop per partition. Each asset calls one core function."""
+
+
+import dagster as dg
+import pandas as pd
+
+from synth_pipeline import pipeline
+from synth_pipeline.data_io import DropReadError, read_drop, split_holdout
+from synth_pipeline.defs.partitions import data_drops
+from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline.evaluation.audit import run_audit
+from synth_pipeline.evaluation.gates import AuditPolicy
+from synth_pipeline.pii import scan
+from synth_pipeline.privacy.config import SynthesisConfig, recommend
+from synth_pipeline.profiling import dataset_facts, profile_dataset
+from synth_pipeline.reporting.release_report import build_report, write_report
+from synth_pipeline.schema import SchemaError
+
+GROUP = "synthesis"
+
+
+class SynthesisRunConfig(dg.Config):
+    """Settings of one release; empty epochs/batch_size/delta take the recommended values."""
+
+    generator: str = "dp-tvae"
+    epsilon: float = 3.0
+    delta: float | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    max_grad_norm: float = 1.0
+    learning_rate: float = 5e-3
+    synthetic_rows: int | None = None
+    seed: int = 0
+    holdout_fraction: float = 0.2
+    quality: str = "balanced"
+
+
+class AuditPolicyConfig(dg.Config):
+    min_tstr_auc_ratio: float = AuditPolicy.min_tstr_auc_ratio
+    max_dcr_share: float = AuditPolicy.max_dcr_share
+    max_exact_match_share: float = AuditPolicy.max_exact_match_share
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pandas"})
+def raw_dataset(context: dg.AssetExecutionContext, files: ProjectFiles) -> pd.DataFrame:
+    """The drop as read, discrete columns typed by the public schema. Reads private values (input)."""
+    try:
+        frame = read_drop(files.drop_path(context.partition_key), files.schema())
+    except (DropReadError, SchemaError) as exc:
+        raise dg.Failure(description=str(exc)) from None
+    context.add_output_metadata({"rows": len(frame), "columns": len(frame.columns), "file": context.partition_key})
+    return frame
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP)
+def dataset_profile(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, files: ProjectFiles) -> dict:
+    """Shapes and types from the public schema; n treated as public."""
+    profile = profile_dataset(raw_dataset, files.schema())
+    context.add_output_metadata({"rows": profile["n_rows"], "modelled_columns": len(profile["modelled_columns"]),
+                                 "direct_identifiers": len(profile["direct_identifiers"])})
+    return profile
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP)
+def pii_scan(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dataset_profile: dict,
+             files: ProjectFiles) -> dict:
+    """Direct and quasi-identifiers; reads a sample of values, not DP, gate only."""
+    result = scan(raw_dataset, files.schema())
+    context.add_output_metadata({"dropped_before_training": result["dropped_before_training"],
+                                 "findings": len(result["findings"]),
+                                 "quasi_identifiers": result["quasi_identifiers"]})
+    return result
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP)
+def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dataset_profile: dict,
+              pii_scan: dict) -> dict:
+    """The validated training configuration (public facts only): errors, warnings, recommendation."""
+    facts = dataset_facts(dataset_profile, holdout_fraction=min(max(config.holdout_fraction, 0.01), 0.49))
+    base = recommend(facts, quality=config.quality) if config.quality in ("privacy", "balanced", "utility") \
+        else SynthesisConfig()
+    requested = SynthesisConfig(
+        generator=config.generator, epsilon=config.epsilon, delta=config.delta,
+        epochs=config.epochs if config.epochs is not None else base.epochs,
+        batch_size=config.batch_size if config.batch_size is not None else base.batch_size,
+        max_grad_norm=config.max_grad_norm, learning_rate=config.learning_rate,
+        synthetic_rows=config.synthetic_rows, seed=config.seed, holdout_fraction=config.holdout_fraction,
+    )
+    validation = pipeline.validate_config(requested, dataset_profile)
+    effective = pipeline.effective_config(requested, validation)
+    context.add_output_metadata({"is_valid": validation.is_valid, "errors": len(validation.errors),
+                                 "warnings": len(validation.warnings), "epsilon": effective.epsilon,
+                                 "generator": effective.generator})
+    return {"config": effective.as_dict(), "validation": validation.as_dict()}
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pytorch"})
+def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dp_config: dict,
+             files: ProjectFiles, ledger: LedgerResource) -> dict:
+    """DP: DP-SGD training on the training split, charged to the ledger before training."""
+    config = SynthesisConfig.from_dict(dp_config["config"])
+    train, _ = split_holdout(raw_dataset, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    schema = files.schema()
+
+    def on_epoch(report):
+        context.log.info(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.3f}, "
+                         f"ε so far {report.epsilon_so_far:.3f}, {report.rows_per_second:.0f} rows/s")
+
+    result = pipeline.train_release(
+        train=train, schema=schema, config=config, ledger=ledger.ledger(),
+        run_key=f"{context.run_id}:{context.partition_key}", partition_key=context.partition_key,
+        model_dir=files.release_dir(schema.dataset, context.partition_key, context.run_id) / "model",
+        on_epoch=on_epoch)
+    p = result["privacy"]
+    context.add_output_metadata({"epsilon_spent": p["epsilon_spent"], "delta": p["delta"],
+                                 "noise_multiplier": p["noise_multiplier"], "steps": p["steps"],
+                                 "device": result["training"]["device"], "model_dir": result["model_dir"]})
+    return result
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"parquet", "csv"})
+def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config: dict,
+                    dataset_profile: dict) -> pd.DataFrame:
+    """Post-processing of the DP model: sampled rows, written beside the model."""
+    config = SynthesisConfig.from_dict(dp_config["config"])
+    rows = config.synthetic_rows or dataset_facts(dataset_profile, holdout_fraction=config.holdout_fraction).n_rows
+    frame = pipeline.sample_release(dp_model["model_dir"], rows=rows, seed=config.seed)
+    release = pipeline.release_folder(dp_model)
+    frame.to_parquet(release / "synthetic.parquet", index=False)
+    frame.to_csv(release / "synthetic.csv", index=False)
+    context.add_output_metadata({
+        "rows": len(frame), "path": dg.MetadataValue.path(str(release / "synthetic.csv")),
+        "preview (synthetic rows only)": dg.MetadataValue.md(frame.head(5).to_markdown(index=False)),
+    })
+    return frame
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP)
+def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
+                  dp_config: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
+    """Utility and privacy-risk metrics against the held-out real split; not DP, internal."""
+    release = SynthesisConfig.from_dict(dp_config["config"])
+    train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
+    metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=files.schema(),
+                        policy=AuditPolicy(**config.model_dump()), seed=release.seed)
+    context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
+    return metrics
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"json", "markdown"})
+def compliance_report(context: dg.AssetExecutionContext, dataset_profile: dict, pii_scan: dict, dp_config: dict,
+                      dp_model: dict, audit_metrics: dict, ledger: LedgerResource) -> dict:
+    """The release report from aggregates and DP metadata only; reads no rows."""
+    report = build_report(profile=dataset_profile, pii=pii_scan, config=dp_config["config"], model=dp_model,
+                          ledger_after=ledger.ledger().spend(dataset_profile["dataset"]).as_dict(),
+                          audit=audit_metrics, partition_key=context.partition_key, run_id=context.run_id)
+    paths = write_report(report, pipeline.release_folder(dp_model))
+    context.add_output_metadata({k: dg.MetadataValue.path(str(v)) for k, v in paths.items()})
+    return {k: str(v) for k, v in paths.items()}

@@ -1,0 +1,62 @@
+"""Resources: where the project's files live, and the privacy ledger."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.schema import TableSchema, load_schema
+
+
+def project_root() -> Path:
+    """SYNTH_PIPELINE_ROOT, else the checkout holding this package (editable install), else the cwd."""
+    if os.environ.get("SYNTH_PIPELINE_ROOT"):
+        return Path(os.environ["SYNTH_PIPELINE_ROOT"]).resolve()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "dagster.yaml").is_file():
+        return checkout
+    return Path.cwd()
+
+
+class ProjectFiles(dg.ConfigurableResource):
+    """Folders and the schema; relative paths are taken from the project root."""
+
+    root: str = ""
+    schema_path: str = "data/sample/adult_schema.yaml"
+    incoming_dir: str = "data/incoming"
+    outputs_dir: str = "data/outputs"
+
+    def path(self, relative: str) -> Path:
+        base = Path(self.root) if self.root else project_root()
+        p = Path(relative)
+        return p if p.is_absolute() else base / p
+
+    def schema(self) -> TableSchema:
+        return load_schema(self.path(self.schema_path))
+
+    def drop_path(self, partition_key: str) -> Path:
+        return self.path(self.incoming_dir) / partition_key
+
+    def release_dir(self, dataset: str, partition_key: str, run_id: str) -> Path:
+        from synth_pipeline.pipeline import safe_name
+
+        return self.path(self.outputs_dir) / safe_name(dataset) / safe_name(partition_key) / run_id[:8]
+
+
+class LedgerResource(dg.ConfigurableResource):
+    """The DuckDB privacy ledger, in a file of its own; a dataset without a budget gets the default."""
+
+    path: str = "data/state/ledger.duckdb"
+    root: str = ""
+    default_budget_epsilon: float = 10.0
+    default_budget_delta: float = 1e-5
+
+    def ledger(self) -> PrivacyLedger:
+        p = Path(self.path)
+        if not p.is_absolute():
+            p = (Path(self.root) if self.root else project_root()) / p
+        return PrivacyLedger(p, default_budget_epsilon=self.default_budget_epsilon,
+                             default_budget_delta=self.default_budget_delta)

@@ -1,0 +1,14 @@
+import dagster as dg
+
+from synth_pipeline.defs.jobs import refresh_audit
+from synth_pipeline.defs.partitions import data_drops
+
+
+@dg.schedule(job=refresh_audit, cron_schedule="0 2 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def nightly_audit_refresh(context: dg.ScheduleEvaluationContext):
+    """Nightly: re-audit the latest drop's release and rewrite its report."""
+    keys = context.instance.get_dynamic_partitions(data_drops.name)
+    if not keys:
+        return dg.SkipReason("no data drop has been registered yet")
+    return dg.RunRequest(partition_key=keys[-1], run_key=f"{keys[-1]}:{context.scheduled_execution_time:%Y-%m-%d}")
