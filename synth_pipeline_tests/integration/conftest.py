@@ -1,0 +1,78 @@
+"""Run the real asset chain in-process on a small slice, with a temporary Dagster instance."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from synth_pipeline.definitions import build_definitions
+from synth_pipeline.defs.partitions import data_drops
+from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline_tests.conftest import SCHEMA
+
+# Small and fast: a few noisy steps on ~1,000 rows. The audit floor is lowered because a
+# model this small is not meant to be useful; the gate tests set their own thresholds.
+FAST_RUN = {"epochs": 2, "batch_size": 48, "epsilon": 3.0}
+LENIENT_POLICY = {"min_tstr_auc_ratio": 0.0}
+
+
+class Project:
+    """A temporary project: incoming folder, schema, ledger, outputs and Dagster instance."""
+
+    def __init__(self, root: Path, instance: dg.DagsterInstance):
+        self.root = root
+        self.instance = instance
+        self.incoming = root / "incoming"
+        self.incoming.mkdir()
+        self.schema_path = root / "schema.yaml"
+        shutil.copyfile(SCHEMA, self.schema_path)
+        self.ledger_resource = LedgerResource(path=str(root / "ledger.duckdb"))
+
+    def edit_schema(self, edit) -> None:
+        raw = yaml.safe_load(self.schema_path.read_text())
+        edit(raw)
+        self.schema_path.write_text(yaml.safe_dump(raw))
+
+    @property
+    def files(self) -> ProjectFiles:
+        return ProjectFiles(root=str(self.root), schema_path="schema.yaml", incoming_dir="incoming",
+                            outputs_dir="outputs")
+
+    def defs(self) -> dg.Definitions:
+        return build_definitions(files=self.files, ledger=self.ledger_resource)
+
+    def drop(self, name: str, frame) -> str:
+        frame.to_csv(self.incoming / name, index=False)
+        if not self.instance.has_dynamic_partition(data_drops.name, name):
+            self.instance.add_dynamic_partitions(data_drops.name, [name])
+        return name
+
+    def run(self, partition: str, *, config: dict | None = None, policy: dict | None = None,
+            job: str = "synthesize_release"):
+        run_config = {"ops": {"dp_config": {"config": {**FAST_RUN, **(config or {})}},
+                              "audit_metrics": {"config": {**LENIENT_POLICY, **(policy or {})}}}}
+        if job != "synthesize_release":
+            run_config["ops"].pop("dp_config")
+        return self.defs().resolve_job_def(job).execute_in_process(
+            partition_key=partition, instance=self.instance, run_config=run_config, raise_on_error=False)
+
+    def ledger(self):
+        return self.ledger_resource.ledger()
+
+
+@pytest.fixture
+def project(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield Project(tmp_path, instance)
+
+
+def materialized(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+
+
+def failed_checks(result) -> dict[str, str]:
+    return {e.check_name: e.description for e in result.get_asset_check_evaluations() if not e.passed}

@@ -1,0 +1,209 @@
+"""The whole chain materialized in-process; each gate blocks what is downstream of it."""
+
+import json
+
+import numpy as np
+import pytest
+
+from synth_pipeline_tests.integration.conftest import failed_checks, materialized
+
+ALL_ASSETS = {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "dp_model", "synthetic_table",
+              "audit_metrics", "compliance_report"}
+CANARY_NAME = "Zebulon Canaryfield-Quux"
+CANARY_EMAIL = "zq.canary.7731@example.org"
+CANARY_FNLWGT = 1234577  # inside the declared bounds, absent from Adult
+
+
+def _event_text(project, result) -> str:
+    return "\n".join(str(record) for record in project.instance.all_logs(result.run_id))
+
+
+def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, sample_frame):
+    frame = sample_frame.copy()
+    frame.loc[0, "full_name"] = CANARY_NAME
+    frame.loc[1, "email"] = CANARY_EMAIL
+    frame.loc[2, "fnlwgt"] = CANARY_FNLWGT
+    key = project.drop("drop 1 ü.csv", frame)
+
+    result = project.run(key)
+
+    assert result.success, failed_checks(result)
+    assert materialized(result) == ALL_ASSETS
+    assert failed_checks(result) == {}
+    history = project.ledger().history("adult")
+    assert [e["status"] for e in history] == ["committed"]
+    model = result.output_for_node("dp_model")
+    assert history[0]["epsilon"] == pytest.approx(model["privacy"]["epsilon_spent"])
+    assert model["privacy"]["epsilon_spent"] <= 3.0
+
+    synthetic = result.output_for_node("synthetic_table")
+    train_rows = len(frame) - round(len(frame) * 0.2)
+    assert len(synthetic) == train_rows
+    assert set(synthetic.columns) == set(model_columns(project))
+    assert synthetic["age"].between(17, 90).all()
+
+    report_paths = result.output_for_node("compliance_report")
+    report = json.loads(open(report_paths["json"], encoding="utf-8").read())
+    assert report["release_passed"] is True
+    assert report["audit"]["dp"] is False
+    assert report["ledger_after_release"]["events"] == 1
+    assert "email" in report["data_handling"]["direct_identifiers_dropped"]
+
+    release = project.root / "outputs"
+    texts = [_event_text(project, result)]
+    texts += [p.read_text(encoding="utf-8", errors="ignore") for p in release.rglob("*")
+              if p.is_file() and p.suffix in (".json", ".md")]
+    synthetic_csv = next(release.rglob("synthetic.csv")).read_text(encoding="utf-8")
+    for canary in (CANARY_NAME, CANARY_EMAIL, str(CANARY_FNLWGT)):
+        assert all(canary not in text for text in texts), canary
+        assert canary not in synthetic_csv
+
+
+def model_columns(project):
+    from synth_pipeline.schema import load_schema
+
+    return [c.name for c in load_schema(project.schema_path).modelled_columns]
+
+
+def test_schema_violation_stops_the_chain_at_the_raw_data_gate_and_charges_nothing(project, sample_frame):
+    frame = sample_frame.copy()
+    frame["age"] = frame["age"].astype(float)
+    frame.loc[5, "age"] = 250.0
+    frame.loc[6, "sex"] = "Unknown"
+    frame = frame.drop(columns=["race"])
+    key = project.drop("bad.csv", frame)
+
+    result = project.run(key)
+
+    failures = failed_checks(result)
+    assert set(failures) == {"raw_data_expectations"}
+    message = failures["raw_data_expectations"]
+    assert "'race'" in message and "'age'" in message and "'sex'" in message
+    assert "250" not in message and "Unknown" not in message
+    assert materialized(result) == {"raw_dataset"}
+    assert project.ledger().history() == []
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("", "empty file"),
+    ("age,sex\n", "no rows"),
+    ('age,sex\n1,"unterminated\n', "not parseable"),
+])
+def test_unreadable_drop_fails_with_a_clear_message_and_charges_nothing(project, content, expected):
+    (project.incoming / "broken.csv").write_text(content, encoding="utf-8")
+    project.instance.add_dynamic_partitions("data_drops", ["broken.csv"])
+
+    result = project.run("broken.csv")
+
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert expected in failure.event_specific_data.error.message
+    assert materialized(result) == set()
+    assert project.ledger().history() == []
+
+
+def test_undeclared_identifier_blocks_training(project, sample_frame):
+    def demote_email(raw):
+        for col in raw["columns"]:
+            if col["name"] == "email":
+                col.pop("role")
+
+    project.edit_schema(demote_email)
+    key = project.drop("pii.csv", sample_frame)
+
+    result = project.run(key)
+
+    failures = failed_checks(result)
+    assert set(failures) == {"no_direct_identifiers_in_training"}
+    assert "'email'" in failures["no_direct_identifiers_in_training"]
+    assert "dp_model" not in materialized(result) and "dp_config" not in materialized(result)
+    assert project.ledger().history() == []
+
+
+def test_invalid_config_blocks_training(project, sample_frame):
+    key = project.drop("cfg.csv", sample_frame)
+
+    result = project.run(key, config={"batch_size": 5000})
+
+    failures = failed_checks(result)
+    assert "config_valid" in failures and "batch_size" in failures["config_valid"]
+    assert "dp_model" not in materialized(result)
+    assert project.ledger().history() == []
+
+
+def test_budget_gate_refuses_before_training_and_charges_nothing(project, sample_frame):
+    project.ledger().set_budget("adult", epsilon=1.0, delta=1e-5)
+    key = project.drop("budget.csv", sample_frame)
+
+    result = project.run(key)
+
+    failures = failed_checks(result)
+    assert set(failures) == {"budget_available"}
+    message = failures["budget_available"]
+    assert "budget ε=1" in message and "left ε=1" in message and "asks for ε=2.99" in message
+    assert "dp_model" not in materialized(result)
+    assert project.ledger().history() == []
+
+
+def test_audit_gate_blocks_the_report(project, sample_frame):
+    key = project.drop("audit.csv", sample_frame)
+
+    result = project.run(key, policy={"min_tstr_auc_ratio": 1.5})
+
+    failures = failed_checks(result)
+    assert set(failures) == {"utility_floor"}
+    assert "tstr_auc_ratio" in failures["utility_floor"] and "1.5" in failures["utility_floor"]
+    assert "audit_metrics" in materialized(result)
+    assert "compliance_report" not in materialized(result)
+    # The model was trained: the spend stays on the ledger even though the release is blocked.
+    assert [e["status"] for e in project.ledger().history()] == ["committed"]
+
+
+def test_refresh_job_reaudits_without_spending(project, sample_frame):
+    key = project.drop("refresh.csv", sample_frame)
+    assert project.run(key).success
+
+    refreshed = project.run(key, job="refresh_audit")
+
+    assert refreshed.success, failed_checks(refreshed)
+    assert materialized(refreshed) == {"audit_metrics", "compliance_report"}
+    assert len(project.ledger().history()) == 1
+
+
+def test_training_failure_after_dp_started_counts_as_spent(project, sample_frame, monkeypatch):
+    from synth_pipeline.synthesizers import dp_tvae
+
+    def crash(self, *args, **kwargs):
+        raise RuntimeError("simulated crash in the middle of training")
+
+    original_fit = dp_tvae.DPTVAE.fit
+
+    def fit_then_crash(self, frame, *, on_dp_start=None, **kwargs):
+        original_fit(self, frame, on_dp_start=on_dp_start, **kwargs)
+        crash(self)
+
+    monkeypatch.setattr(dp_tvae.DPTVAE, "fit", fit_then_crash)
+    key = project.drop("crash.csv", sample_frame)
+
+    result = project.run(key)
+
+    assert not result.success
+    assert [e["status"] for e in project.ledger().history()] == ["committed"]
+
+
+def test_failure_before_dp_started_is_refunded(project, sample_frame, monkeypatch):
+    from synth_pipeline.synthesizers import dp_tvae
+
+    def fail_early(self, frame, **kwargs):
+        raise RuntimeError("simulated failure while building the model")
+
+    monkeypatch.setattr(dp_tvae.DPTVAE, "fit", fail_early)
+    key = project.drop("early.csv", sample_frame)
+
+    result = project.run(key)
+
+    assert not result.success
+    history = project.ledger().history()
+    assert [e["status"] for e in history] == ["released"]
+    assert project.ledger().spend("adult").spent_epsilon == 0.0
+    assert np.isfinite(history[0]["epsilon"])

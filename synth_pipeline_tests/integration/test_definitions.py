@@ -1,0 +1,80 @@
+"""The Definitions object, the sensor and the schedule."""
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from synth_pipeline.definitions import defs
+from synth_pipeline.defs.partitions import data_drops
+from synth_pipeline.defs.schedules import nightly_audit_refresh
+from synth_pipeline.defs.sensors import incoming_drops_sensor, new_drops
+
+
+def test_definitions_hold_every_asset_check_sensor_schedule_and_job():
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert keys == {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "dp_model", "synthetic_table",
+                    "audit_metrics", "compliance_report"}
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert checks == {"raw_data_expectations", "no_direct_identifiers_in_training", "config_valid",
+                      "budget_available", "utility_floor", "dcr_ceiling", "copy_ceiling"}
+    assert all(spec.blocking for a in repo.asset_graph.assets_defs for spec in a.check_specs)
+    assert {s.name for s in repo.sensor_defs} == {"incoming_drops_sensor"}
+    assert {s.name for s in repo.schedule_defs} == {"nightly_audit_refresh"}
+    assert {"synthesize_release", "refresh_audit"} <= set(repo.job_names)
+    graph = repo.asset_graph
+    assert {k.to_user_string() for k in graph.get(dg.AssetKey("dp_model")).parent_keys} == {"raw_dataset", "dp_config"}
+
+
+def test_new_drops_orders_by_time_and_never_repeats():
+    names, cursor = new_drops([(2.0, "b.csv"), (1.0, "a.csv")], None)
+    assert names == ["a.csv", "b.csv"]
+    again, cursor2 = new_drops([(2.0, "b.csv"), (1.0, "a.csv")], cursor)
+    assert again == [] and cursor2 == cursor
+    later, _ = new_drops([(2.0, "b.csv"), (1.0, "a.csv"), (2.0, "c.csv")], cursor)
+    assert later == ["c.csv"]
+
+
+def test_sensor_adds_one_partition_and_one_run_per_new_file_exactly_once(project, sample_frame):
+    sample_frame.head(50).to_csv(project.incoming / "one.csv", index=False)
+    (project.incoming / "notes.txt").write_text("not a drop")
+    resources = {"files": project.files}
+
+    first = incoming_drops_sensor(dg.build_sensor_context(instance=project.instance, resources=resources))
+    assert [r.partition_key for r in first.run_requests] == ["one.csv"]
+    assert [r.run_key for r in first.run_requests] == ["one.csv"]
+    assert first.dynamic_partitions_requests[0].partition_keys == ["one.csv"]
+    project.instance.add_dynamic_partitions(data_drops.name, ["one.csv"])
+
+    second = incoming_drops_sensor(dg.build_sensor_context(instance=project.instance, resources=resources,
+                                                           cursor=first.cursor))
+    assert second.run_requests == [] and second.dynamic_partitions_requests == []
+
+    newer = project.incoming / "two.parquet"
+    sample_frame.head(50).to_parquet(newer, index=False)
+    os.utime(newer, (time.time() + 5, time.time() + 5))
+    third = incoming_drops_sensor(dg.build_sensor_context(instance=project.instance, resources=resources,
+                                                          cursor=second.cursor))
+    assert [r.partition_key for r in third.run_requests] == ["two.parquet"]
+    assert json.loads(third.cursor)[1] == "two.parquet"
+
+
+def test_sensor_skips_files_that_already_have_a_partition(project, sample_frame):
+    sample_frame.head(50).to_csv(project.incoming / "known.csv", index=False)
+    project.instance.add_dynamic_partitions(data_drops.name, ["known.csv"])
+    result = incoming_drops_sensor(dg.build_sensor_context(instance=project.instance,
+                                                           resources={"files": project.files}))
+    assert result.run_requests == []
+
+
+def test_schedule_refreshes_the_latest_partition(project):
+    context = dg.build_schedule_context(instance=project.instance)
+    assert isinstance(nightly_audit_refresh(context), dg.SkipReason)
+    project.instance.add_dynamic_partitions(data_drops.name, ["first.csv", "second.csv"])
+    when = datetime(2026, 11, 25, 2, tzinfo=timezone.utc)
+    request = nightly_audit_refresh(dg.build_schedule_context(instance=project.instance, scheduled_execution_time=when))
+    assert request.partition_key == "second.csv"
+    assert request.run_key == "second.csv:2026-11-25"
