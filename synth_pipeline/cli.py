@@ -208,7 +208,7 @@ def cmd_demo(args) -> int:
     run_config = {"ops": {"dp_config": {"config": {"epsilon": args.epsilon,
                                                    **({"epochs": args.epochs} if args.epochs else {})}}}}
     log.info("materializing the whole chain for partition %s (ε=%s)", DEMO_PARTITION, args.epsilon)
-    result = defs.get_job_def("synthesize_release").execute_in_process(
+    result = defs.resolve_job_def("synthesize_release").execute_in_process(
         partition_key=DEMO_PARTITION, instance=instance, run_config=run_config, raise_on_error=False)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     if not result.success or failed_checks:

@@ -1,22 +1,26 @@
-"""Every point where the pipeline reads the private rows, with its DP status (for the model card)."""
+"""Every point where the pipeline reads the private rows, with its DP status (for the model card).
+
+``dp`` is "DP" (a charged mechanism), "not DP" (a read whose result is internal or a gate
+decision, or treated as public) or "no private values" (the step reads none).
+"""
 
 RAW_DATA_READS = (
-    {"step": "raw_dataset", "reads": "the whole drop", "dp": False,
+    {"step": "raw_dataset", "reads": "the whole drop", "dp": "not DP",
      "status": "input; nothing released from it directly"},
     {"step": "raw-data gate (Great Expectations)", "reads": "every value, against declared types, bounds, categories",
-     "dp": False, "status": "pass/fail gate only; counts and column names kept, no values"},
-    {"step": "dataset_profile", "reads": "row count n", "dp": False,
+     "dp": "not DP", "status": "pass/fail gate only; counts and column names kept, no values"},
+    {"step": "dataset_profile", "reads": "row count n", "dp": "not DP",
      "status": "treated as public: sets the sampling rate and the default δ"},
-    {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": False,
+    {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": "not DP",
      "status": "pass/fail gate only; column names and shares kept, no values"},
-    {"step": "holdout split", "reads": "row positions only (seeded permutation)", "dp": True,
+    {"step": "holdout split", "reads": "row positions only (seeded permutation)", "dp": "no private values",
      "status": "reads no values"},
-    {"step": "column transforms", "reads": "nothing: bounds and categories from the public schema", "dp": True,
+    {"step": "column transforms", "reads": "nothing: bounds and categories from the public schema", "dp": "no private values",
      "status": "public schema only"},
-    {"step": "dp_model", "reads": "training split", "dp": True,
+    {"step": "dp_model", "reads": "training split", "dp": "DP",
      "status": "DP-SGD (Opacus, Poisson sampling, per-sample clipping), charged to the ledger"},
-    {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": True,
+    {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": "no private values",
      "status": "post-processing"},
-    {"step": "audit_metrics", "reads": "training split, holdout and synthetic table", "dp": False,
+    {"step": "audit_metrics", "reads": "training split, holdout and synthetic table", "dp": "not DP",
      "status": "internal review only, aggregated; not DP (invariant 4)"},
 )

@@ -98,7 +98,7 @@ def render_markdown(report: dict) -> str:
         "| step | reads | DP | status |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {r['step']} | {r['reads']} | {'yes' if r['dp'] else 'no'} | {r['status']} |"
+    lines += [f"| {r['step']} | {r['reads']} | {r['dp']} | {r['status']} |"
               for r in report["data_handling"]["raw_data_reads"]]
     audit = report["audit"]
     tstr, dcr = audit.get("tstr") or {}, audit.get("dcr") or {}

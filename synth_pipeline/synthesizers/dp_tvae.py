@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -101,6 +102,11 @@ class DPTVAE:
         exists and a crash still counts as spent (the caller commits the ledger there).
         """
         from opacus import PrivacyEngine
+
+        # Opacus warns that secure RNG is off (the model card states it) and torch that the
+        # input needs no gradient (true: only the weights do). Neither is actionable here.
+        warnings.filterwarnings("ignore", message="Secure RNG turned off")
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")
 
         device = training_device()
         torch.manual_seed(config.seed)
