@@ -1,0 +1,223 @@
+"""Unit tests of synth_pipeline.quality.expectations.validate_raw: the raw-data gate.
+
+Each failure names the column; nothing of the rows (values, observed min/max) leaves the report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_pipeline.quality.expectations import ExpectationOutcome, RawDataReport, validate_raw
+from synth_pipeline.schema import parse_schema
+
+CANARY_TEXT = "CANARY_12345"
+CANARY_NUMBER = 987654321
+
+
+@pytest.fixture(scope="module")
+def toy_schema():
+    return parse_schema({
+        "dataset": "toy",
+        "columns": [
+            {"name": "age", "type": "integer", "bounds": [0, 120]},
+            {"name": "score", "type": "float", "bounds": [0, 1]},
+            {"name": "income", "type": "float", "bounds": [0, 1_000_000], "nullable": True},
+            {"name": "visits", "type": "integer", "bounds": [0, 50], "nullable": True},
+            {"name": "colour", "type": "categorical", "categories": ["red", "green", "blue"]},
+            {"name": "smoker", "type": "boolean"},
+            {"name": "note", "type": "string", "nullable": True},
+        ],
+    })
+
+
+@pytest.fixture
+def clean():
+    return pd.DataFrame({
+        "age": [30, 41, 0, 120],
+        "score": [0.0, 0.25, 0.5, 1.0],
+        "income": [1000.0, np.nan, 0.0, 1_000_000.0],
+        "visits": [1.0, np.nan, 0.0, 50.0],
+        "colour": pd.Series(["red", "green", "blue", "red"], dtype="string"),
+        "smoker": pd.Series(["true", "false", "true", "false"], dtype="string"),
+        "note": pd.Series(["a", None, "b", "c"], dtype="string"),
+    })
+
+
+def _failed_columns(report: RawDataReport) -> set[str]:
+    return {o.column for o in report.outcomes if not o.success}
+
+
+def _assert_fails_on(report: RawDataReport, column: str, expectation: str) -> None:
+    assert not report.success
+    assert report.summary()["passed"] is False
+    failed = [o for o in report.outcomes if not o.success]
+    assert {o.column for o in failed} == {column}, report.problems()
+    assert any(o.expectation == expectation for o in failed), [o.expectation for o in failed]
+    assert any(f"column {column!r}" in p for p in report.problems())
+
+
+def _assert_no_values(report: RawDataReport, *values) -> None:
+    text = str(report.summary()) + str(report.problems()) + repr(report)
+    for value in values:
+        assert str(value) not in text
+
+
+# -- passing --------------------------------------------------------------------------------
+
+
+def test_clean_frame_passes(clean, toy_schema):
+    report = validate_raw(clean, toy_schema)
+    assert report.success, report.problems()
+    summary = report.summary()
+    assert summary == {"passed": True, "rows": 4, "expectations": summary["expectations"],
+                       "failed_expectations": 0, "problems": []}
+    assert summary["expectations"] == len(report.outcomes) > 0
+    # bounds are checked on numeric columns, sets on discrete ones, not-null on non-nullable ones
+    kinds = {(o.column, o.expectation) for o in report.outcomes}
+    assert ("age", "expect_column_values_to_be_between") in kinds
+    assert ("colour", "expect_column_values_to_be_in_set") in kinds
+    assert ("smoker", "expect_column_values_to_be_in_set") in kinds
+    assert ("age", "expect_column_values_to_not_be_null") in kinds
+    assert ("income", "expect_column_values_to_not_be_null") not in kinds
+
+
+def test_bundled_sample_passes(sample_frame, schema):
+    report = validate_raw(sample_frame, schema)
+    assert report.success, report.problems()
+    assert report.n_rows == len(sample_frame)
+
+
+# -- failing, each naming the column ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("column, value", [("age", 121), ("age", -1), ("score", 1.0001), ("income", -5.0),
+                                           ("visits", 51.0)])
+def test_out_of_bounds(clean, toy_schema, column, value):
+    clean.loc[2, column] = value
+    report = validate_raw(clean, toy_schema)
+    _assert_fails_on(report, column, "expect_column_values_to_be_between")
+    assert any(o.unexpected_count == 1 for o in report.outcomes if not o.success)
+
+
+def test_category_not_in_set(clean, toy_schema):
+    clean.loc[1, "colour"] = "purple"
+    _assert_fails_on(validate_raw(clean, toy_schema), "colour", "expect_column_values_to_be_in_set")
+
+
+def test_boolean_outside_value_set(clean, toy_schema):
+    clean.loc[0, "smoker"] = "maybe"
+    _assert_fails_on(validate_raw(clean, toy_schema), "smoker", "expect_column_values_to_be_in_set")
+
+
+@pytest.mark.parametrize("column", ["colour", "smoker"])
+def test_null_in_non_nullable_discrete_column(clean, toy_schema, column):
+    clean.loc[3, column] = pd.NA
+    _assert_fails_on(validate_raw(clean, toy_schema), column, "expect_column_values_to_not_be_null")
+
+
+def test_null_in_nullable_columns_passes(clean, toy_schema):
+    clean["income"] = np.nan
+    clean.loc[0, "note"] = pd.NA
+    assert validate_raw(clean, toy_schema).success
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series(["30", "41", "forty", "120"], dtype="string"),
+    ["30", "41", "forty", "120"],
+    [30.0, 41.0, 0.0, 120.0],  # floats in a non-nullable integer column
+    [True, False, True, False],
+])
+def test_wrong_type_in_integer_column(clean, toy_schema, values):
+    clean["age"] = values
+    report = validate_raw(clean, toy_schema)
+    _assert_fails_on(report, "age", "expect_column_values_to_be_in_type_list")
+    # no bounds expectation on a wrongly typed column (GX would compare strings)
+    assert ("age", "expect_column_values_to_be_between") not in {(o.column, o.expectation) for o in report.outcomes}
+
+
+def test_text_in_float_column(clean, toy_schema):
+    clean["score"] = pd.Series(["0.1", "n/a", "0.3", "0.4"], dtype="string")
+    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_be_in_type_list")
+
+
+def test_nan_in_non_nullable_numeric(clean, toy_schema):
+    clean.loc[1, "score"] = np.nan
+    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_not_be_null")
+
+
+@pytest.mark.parametrize("column", ["score", "income"])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_inf_in_numeric(clean, toy_schema, column, value):
+    clean.loc[0, column] = value
+    report = validate_raw(clean, toy_schema)
+    assert not report.success
+    assert column in _failed_columns(report)
+    assert _failed_columns(report) == {column}
+
+
+def test_missing_column(clean, toy_schema):
+    report = validate_raw(clean.drop(columns=["colour"]), toy_schema)
+    assert not report.success
+    assert report.missing_columns == ("colour",)
+    assert any("missing" in p and "'colour'" in p for p in report.problems())
+    assert all(o.column != "colour" for o in report.outcomes)
+
+
+def test_unknown_column(clean, toy_schema):
+    report = validate_raw(clean.assign(shoe_size=42), toy_schema)
+    assert not report.success
+    assert report.unknown_columns == ("shoe_size",)
+    assert any("not in the schema" in p and "'shoe_size'" in p for p in report.problems())
+
+
+def test_several_problems_all_reported(clean, toy_schema):
+    clean.loc[0, "age"] = 500
+    clean.loc[1, "colour"] = "purple"
+    report = validate_raw(clean.drop(columns=["note"]), toy_schema)
+    assert _failed_columns(report) == {"age", "colour"}
+    assert report.missing_columns == ("note",)
+    assert report.summary()["failed_expectations"] == 2
+    assert len(report.problems()) == 3
+
+
+# -- no raw values in the report --------------------------------------------------------------
+
+
+def test_report_holds_no_raw_values(clean, toy_schema):
+    clean["age"] = clean["age"].astype("int64")
+    clean.loc[0, "age"] = CANARY_NUMBER
+    clean.loc[1, "colour"] = CANARY_TEXT
+    clean.loc[2, "smoker"] = CANARY_TEXT + "_bool"
+    clean.loc[3, "score"] = 123.456789
+    report = validate_raw(clean, toy_schema)
+    assert _failed_columns(report) == {"age", "colour", "smoker", "score"}
+    _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT, "123.456789", "123.45")
+    # only names and counts are stored
+    for outcome in report.outcomes:
+        assert set(vars(outcome)) == {"expectation", "column", "success", "unexpected_count"}
+
+
+def test_report_holds_no_values_for_type_failures(clean, toy_schema):
+    clean["age"] = pd.Series(["30", CANARY_TEXT, "0", str(CANARY_NUMBER)], dtype="string")
+    report = validate_raw(clean, toy_schema)
+    assert not report.success
+    _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT)
+
+
+def test_outcome_describe_is_names_and_counts():
+    outcome = ExpectationOutcome("expect_column_values_to_be_between", "age", False, 3)
+    assert outcome.describe() == "column 'age': column values to be between failed (3 rows)"
+    assert ExpectationOutcome("expect_table_row_count", None, False).describe() == "table: table row count failed"
+
+
+# -- real bugs, documented ------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="expectations.py:84-85: a nullable integer column accepts float dtypes (NaN forces "
+                   "float64) but nothing checks that its values are whole numbers, so 2.5 passes the gate")
+def test_fraction_in_nullable_integer_column_fails(clean, toy_schema):
+    clean["visits"] = [1.0, np.nan, 2.5, 50.0]
+    assert not validate_raw(clean, toy_schema).success
