@@ -77,7 +77,7 @@ def cmd_synthesize(args) -> int:
     requested = SynthesisConfig(generator=args.generator, epsilon=args.epsilon, delta=args.delta,
                                 seed=args.seed, synthetic_rows=args.rows,
                                 **{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v})
-    validation = pipeline.validate_config(requested, profile)
+    validation = pipeline.validate_config(requested, profile, schema)
     if not validation.is_valid:
         raise UsageError("invalid config: " + "; ".join(validation.errors))
     config = pipeline.effective_config(requested, validation)

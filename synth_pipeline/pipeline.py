@@ -18,6 +18,7 @@ import pandas as pd
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, ValidationResult, plan_training, validate
 from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
 from synth_pipeline.profiling import dataset_facts
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers import generator_class, load_generator
@@ -32,10 +33,10 @@ def safe_name(key: str) -> str:
     return cleaned or "partition"
 
 
-def validate_config(config: SynthesisConfig, profile: dict) -> ValidationResult:
+def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
     """Public facts only (profile: schema and n). Unmodellable columns are errors."""
     fraction = config.holdout_fraction if 0 < config.holdout_fraction < 0.5 else 0.2  # validate() reports it
-    result = validate(config, dataset_facts(profile, holdout_fraction=fraction))
+    result = validate(config, dataset_facts(profile, holdout_fraction=fraction), columns=schema.modelled_columns)
     if profile["unmodellable"]:
         result.errors.extend(profile["unmodellable"])
         result.is_valid = False
@@ -44,9 +45,17 @@ def validate_config(config: SynthesisConfig, profile: dict) -> ValidationResult:
 
 
 def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
-    """What the ledger is asked for: the mechanism, its parameters and its (ε, δ)."""
+    """What the ledger is asked for: the mechanism, its parameters and its (ε, δ).
+
+    DP preprocessing, when the schema leaves bounds or categories open, is part of the same
+    event (a Gaussian release composed with DP-SGD), so one reservation covers the run."""
     params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
-    epsilon = dp_sgd_epsilon(**params, delta=plan.delta, accountant=config.accountant)
+    if plan.preprocessing:
+        params["preprocessing_noise_multiplier"] = plan.preprocessing_noise_multiplier
+        params["extra_delta"] = plan.preprocessing["threshold_delta"]
+    epsilon = dp_sgd_epsilon(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate, steps=plan.steps,
+                             delta=plan.rdp_delta, accountant=config.accountant,
+                             preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier)
     return {"mechanism": "dp-sgd", "params": params, "epsilon": epsilon, "delta": plan.delta}
 
 
@@ -56,14 +65,16 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     """DP: fit the configured generator on ``train`` under DP-SGD, charged to the ledger.
 
     Order: build everything that can fail on public facts, reserve (refused: nothing is
-    charged), train (from the first noisy step the reservation is committed, so a crash
-    still counts as spent), save, return the model's privacy metadata.
+    charged), release DP statistics for columns the schema leaves open, train (from the
+    first DP output the reservation is committed, so a crash still counts as spent), save,
+    return the model's privacy metadata.
     """
     columns = schema.modelled_columns
-    codec = TableCodec.from_schema(columns)
-    plan = plan_training(config, len(train))
+    plan = plan_training(config, len(train), columns=columns)
+    open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
+    TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # public columns fail here, uncharged
     request = ledger_request(config, plan)
-    model = generator_class(config.generator)(codec)
+    model_class = generator_class(config.generator)
     reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
                                  accountant=config.accountant, **request)
     if reservation.reused and reservation.status == "committed":
@@ -76,8 +87,14 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         ledger.commit(reservation.event_id, note="DP-SGD started: counted as spent from here on")
 
     try:
+        released = {}
+        if plan.preprocessing:
+            mark_started()  # the DP statistics are DP output
+            columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing),
+                                                   seed=config.seed)
+        model = model_class(TableCodec.from_schema(columns))
         model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
-                  on_dp_start=mark_started)
+                  on_dp_start=None if dp_started else mark_started)
         privacy = {
             "mechanism": "DP-SGD",
             "epsilon_target": config.epsilon,
@@ -91,15 +108,17 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
             "poisson_sampling": True,
             "ledger_event_id": reservation.event_id,
             "opacus_epsilon_check": model.training_summary.get("opacus_epsilon"),
+            "preprocessing": plan.preprocessing,
         }
         path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
-                                               "config": config.as_dict(), "partition": partition_key})
+                                               "config": config.as_dict(), "partition": partition_key,
+                                               "dp_statistics": released})
     except BaseException:
         if not dp_started:
             ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
         raise
     return {"generator": model.name, "is_dp": model.is_dp, "model_dir": str(path), "privacy": privacy,
-            "training": model.training_summary, "plan": plan.as_dict()}
+            "training": model.training_summary, "plan": plan.as_dict(), "dp_statistics": released}
 
 
 def sample_release(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:

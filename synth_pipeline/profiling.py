@@ -2,7 +2,8 @@
 
 Uses public schema only, except the row count n, which is read from the drop and treated as
 public: it sets the DP-SGD sampling rate and the default δ (the model card says so). No
-bound, quantile, category set or other statistic is read from the rows here.
+bound, quantile, category set or other statistic is read from the rows here: columns the
+schema leaves open are listed, and ``dp_model`` releases their statistics with DP, charged.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from __future__ import annotations
 import pandas as pd
 
 from synth_pipeline.privacy.config import DatasetFacts
+from synth_pipeline.privacy.preprocessing import needs_dp_bounds, needs_dp_categories
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.transforms import TableCodec, UnmodellableColumnError
 
 
 def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
     modelled = schema.modelled_columns
-    unmodellable = []
+    unmodellable, dp_statistics_needed = [], []
     for col in modelled:
+        if needs_dp_bounds(col) or needs_dp_categories(col):
+            dp_statistics_needed.append(col.name)
+            continue
         try:
             TableCodec.from_schema([col])
         except UnmodellableColumnError as exc:
@@ -41,6 +46,7 @@ def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
         "n_numeric": sum(c.is_numeric for c in modelled),
         "n_categorical": sum(not c.is_numeric for c in modelled),
         "unmodellable": unmodellable,
+        "dp_statistics_needed": dp_statistics_needed,
         "source": "public schema (all facts but n_rows)",
     }
 

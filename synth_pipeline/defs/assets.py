@@ -12,6 +12,7 @@ from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline.pii import scan
 from synth_pipeline.privacy.config import SynthesisConfig, recommend
+from synth_pipeline.privacy.preprocessing import schema_with_statistics
 from synth_pipeline.profiling import dataset_facts, profile_dataset
 from synth_pipeline.reporting.release_report import build_report, write_report
 from synth_pipeline.schema import SchemaError
@@ -74,7 +75,7 @@ def pii_scan(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, datas
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dataset_profile: dict,
-              pii_scan: dict) -> dict:
+              pii_scan: dict, files: ProjectFiles) -> dict:
     """The validated training configuration (public facts only): errors, warnings, recommendation."""
     facts = dataset_facts(dataset_profile, holdout_fraction=min(max(config.holdout_fraction, 0.01), 0.49))
     base = recommend(facts, quality=config.quality) if config.quality in ("privacy", "balanced", "utility") \
@@ -86,7 +87,7 @@ def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dat
         max_grad_norm=config.max_grad_norm, learning_rate=config.learning_rate,
         synthetic_rows=config.synthetic_rows, seed=config.seed, holdout_fraction=config.holdout_fraction,
     )
-    validation = pipeline.validate_config(requested, dataset_profile)
+    validation = pipeline.validate_config(requested, dataset_profile, files.schema())
     effective = pipeline.effective_config(requested, validation)
     context.add_output_metadata({"is_valid": validation.is_valid, "errors": len(validation.errors),
                                  "warnings": len(validation.warnings), "epsilon": effective.epsilon,
@@ -137,11 +138,12 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
-                  dp_config: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
+                  dp_config: dict, dp_model: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
     """Utility and privacy-risk metrics against the held-out real split; not DP, internal."""
     release = SynthesisConfig.from_dict(dp_config["config"])
     train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
-    metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=files.schema(),
+    schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
+    metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=schema,
                         policy=AuditPolicy(**config.model_dump()), seed=release.seed)
     context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
     return metrics

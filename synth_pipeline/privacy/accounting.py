@@ -28,16 +28,21 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True)
 class DpSgdPlan:
-    """What DP-SGD will do, enough to account for it before any training happens."""
+    """What DP-SGD will do, enough to account for it before any training happens; with
+    ``preprocessing_noise_multiplier``, one Gaussian release of DP statistics comes first."""
 
     noise_multiplier: float
     sample_rate: float
     steps: int
+    preprocessing_noise_multiplier: float | None = None
 
     def dp_event(self) -> dpa.DpEvent:
-        return dpa.SelfComposedDpEvent(
+        sgd = dpa.SelfComposedDpEvent(
             dpa.PoissonSampledDpEvent(self.sample_rate, dpa.GaussianDpEvent(self.noise_multiplier)), self.steps
         )
+        if self.preprocessing_noise_multiplier is None:
+            return sgd
+        return dpa.ComposedDpEvent([dpa.GaussianDpEvent(self.preprocessing_noise_multiplier), sgd])
 
 
 def make_accountant(name: str = DEFAULT_ACCOUNTANT):
@@ -57,14 +62,30 @@ def epsilon_of(events: list[dpa.DpEvent], *, delta: float, accountant: str = DEF
 
 
 def dp_sgd_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
-                   accountant: str = DEFAULT_ACCOUNTANT) -> float:
-    plan = DpSgdPlan(noise_multiplier, sample_rate, steps)
+                   accountant: str = DEFAULT_ACCOUNTANT, preprocessing_noise_multiplier: float | None = None) -> float:
+    plan = DpSgdPlan(noise_multiplier, sample_rate, steps, preprocessing_noise_multiplier)
     return epsilon_of([plan.dp_event()], delta=delta, accountant=accountant)
+
+
+def calibrate_gaussian(*, target_epsilon: float, delta: float, accountant: str = DEFAULT_ACCOUNTANT) -> float:
+    """Smallest noise multiplier of one Gaussian release (sensitivity 1) with ε ≤ target."""
+    low, high = 0.05, 1.0
+    while epsilon_of([dpa.GaussianDpEvent(high)], delta=delta, accountant=accountant) > target_epsilon:
+        low, high = high, high * 2
+        if high > 1e6:
+            raise CalibrationError(f"ε={target_epsilon} at δ={delta} is out of reach for a Gaussian release")
+    for _ in range(40):
+        mid = (low + high) / 2
+        if epsilon_of([dpa.GaussianDpEvent(mid)], delta=delta, accountant=accountant) <= target_epsilon:
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, steps: int,
                     accountant: str = DEFAULT_ACCOUNTANT, max_noise: float = 200.0,
-                    rel_tol: float = 1e-3) -> float:
+                    rel_tol: float = 1e-3, preprocessing_noise_multiplier: float | None = None) -> float:
     """Smallest noise multiplier whose ε is at most ``target_epsilon`` (never above it).
 
     Bisection on σ: ε(σ) decreases in σ. The returned σ satisfies ε(σ) ≤ target and
@@ -80,7 +101,7 @@ def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, 
 
     def eps(sigma: float) -> float:
         return dp_sgd_epsilon(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=delta,
-                              accountant=accountant)
+                              accountant=accountant, preprocessing_noise_multiplier=preprocessing_noise_multiplier)
 
     high = 1.0
     while eps(high) > target_epsilon:

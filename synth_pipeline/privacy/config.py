@@ -77,13 +77,27 @@ class SynthesisConfig:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """The DP-SGD schedule implied by a config and n: what the ledger is asked to reserve."""
+    """The DP-SGD schedule implied by a config and n, after any DP preprocessing: what the
+    ledger is asked to reserve. ``delta`` is the run's total δ; ``threshold_delta`` of it
+    goes to category discovery, the rest to the RDP conversion."""
 
     sample_rate: float
     steps_per_epoch: int
     steps: int
     delta: float
     noise_multiplier: float
+    preprocessing: dict | None = None  # PreprocessingPlan.as_dict()
+
+    @property
+    def preprocessing_noise_multiplier(self) -> float | None:
+        if not self.preprocessing:
+            return None
+        k = len(self.preprocessing["numeric"]) + len(self.preprocessing["categorical"])
+        return self.preprocessing["noise_std"] / math.sqrt(k)
+
+    @property
+    def rdp_delta(self) -> float:
+        return self.delta - (self.preprocessing["threshold_delta"] if self.preprocessing else 0.0)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -102,22 +116,31 @@ class ValidationResult:
         return asdict(self)
 
 
-def plan_training(config: SynthesisConfig, n_rows: int) -> TrainingPlan:
-    """Poisson sampling as Opacus runs it: q = 1/ceil(n/B), ceil(n/B) steps per epoch."""
+def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None = None) -> TrainingPlan:
+    """Poisson sampling as Opacus runs it: q = 1/ceil(n/B), ceil(n/B) steps per epoch.
+
+    When ``columns`` (ColumnSpecs) leave bounds or categories open, a share of ε goes to DP
+    statistics first and DP-SGD is calibrated so that the composition meets the target.
+    """
+    from synth_pipeline.privacy.preprocessing import plan_preprocessing
+
     steps_per_epoch = math.ceil(n_rows / config.batch_size)
     sample_rate = 1.0 / steps_per_epoch
     steps = config.epochs * steps_per_epoch
     delta = config.delta if config.delta is not None else default_delta(n_rows)
-    sigma = calibrate_noise(target_epsilon=config.epsilon, delta=delta, sample_rate=sample_rate, steps=steps,
-                            accountant=config.accountant)
-    return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, sigma)
+    pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta)
+    plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None)
+    sigma = calibrate_noise(target_epsilon=config.epsilon, delta=plan.rdp_delta, sample_rate=sample_rate,
+                            steps=steps, accountant=config.accountant,
+                            preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier)
+    return replace(plan, noise_multiplier=sigma)
 
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def validate(config: SynthesisConfig, facts: DatasetFacts) -> ValidationResult:
+def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None) -> ValidationResult:
     """Check a config against the data; say what is wrong and what to use instead."""
     errors: list[str] = []
     warnings: list[str] = []
@@ -156,7 +179,7 @@ def validate(config: SynthesisConfig, facts: DatasetFacts) -> ValidationResult:
     plan = None
     if not errors:
         try:
-            plan = plan_training(config, n)
+            plan = plan_training(config, n, columns=columns)
         except CalibrationError as exc:
             errors.append(f"epsilon too low: {exc}")
         else:

@@ -4,6 +4,8 @@
 decision, or treated as public) or "no private values" (the step reads none).
 """
 
+from synth_pipeline.privacy.preprocessing import PREPROCESSING_SHARE
+
 RAW_DATA_READS = (
     {"step": "raw_dataset", "reads": "the whole drop", "dp": "not DP",
      "status": "input; nothing released from it directly"},
@@ -16,7 +18,10 @@ RAW_DATA_READS = (
     {"step": "holdout split", "reads": "row positions only (seeded permutation)", "dp": "no private values",
      "status": "reads no values"},
     {"step": "column transforms", "reads": "nothing: bounds and categories from the public schema", "dp": "no private values",
-     "status": "public schema only"},
+     "status": "public schema only, where the schema declares them"},
+    {"step": "DP statistics (dp_model)", "reads": "columns whose bounds or categories the schema leaves open",
+     "dp": "DP", "status": "Gaussian histograms (bounds) and thresholded Gaussian counts (categories), "
+                           f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε, charged with the run"},
     {"step": "dp_model", "reads": "training split", "dp": "DP",
      "status": "DP-SGD (Opacus, Poisson sampling, per-sample clipping), charged to the ledger"},
     {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": "no private values",

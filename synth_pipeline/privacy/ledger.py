@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -136,7 +137,9 @@ def dp_event_for(mechanism: str, params: dict):
     import dp_accounting as dpa
 
     if mechanism == "dp-sgd":
-        return DpSgdPlan(float(params["noise_multiplier"]), float(params["sample_rate"]), int(params["steps"])).dp_event()
+        pre = params.get("preprocessing_noise_multiplier")
+        return DpSgdPlan(float(params["noise_multiplier"]), float(params["sample_rate"]), int(params["steps"]),
+                         None if pre is None else float(pre)).dp_event()
     if mechanism == "gaussian":
         return dpa.GaussianDpEvent(float(params["noise_multiplier"]))
     if mechanism == "laplace":
@@ -162,7 +165,11 @@ def _tight_epsilon(groups: tuple, delta: float) -> float:
     from dp_accounting import rdp
 
     total = sum(np.asarray(_rdp_curve(mechanism, params)) * count for (mechanism, params), count in groups)
-    epsilon, _ = rdp.rdp_privacy_accountant.compute_epsilon(rdp.RdpAccountant()._orders, total, delta)
+    # δ spent outside RDP (thresholds of category discovery) is taken off the budget's δ first.
+    extra = sum(float(json.loads(params).get("extra_delta", 0.0)) * count for (_, params), count in groups)
+    if extra >= delta:
+        return math.inf
+    epsilon, _ = rdp.rdp_privacy_accountant.compute_epsilon(rdp.RdpAccountant()._orders, total, delta - extra)
     return float(epsilon)
 
 

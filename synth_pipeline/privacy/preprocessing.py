@@ -1,0 +1,154 @@
+"""DP statistics for columns the schema leaves open: bounds of numeric columns, category
+sets of categorical columns. The leak every peer library has is fitting these on raw
+values; here they come from one Gaussian mechanism charged with the run.
+
+Reads private values, DP. Privacy unit: one row; it adds one to one histogram bin per
+open column, so the joint L2 sensitivity of the k histograms is √k. Every count gets
+Gaussian noise of standard deviation ``noise_std``; the ledger charges a Gaussian event
+with noise multiplier ``noise_std / √k`` (composed with DP-SGD under RDP), plus
+``threshold_delta`` for category discovery: a value held by a single row passes the
+release threshold with probability at most ``threshold_delta / k_categorical``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from synth_pipeline.schema import ColumnSpec
+
+PREPROCESSING_SHARE = 0.1  # share of the run's ε spent on DP statistics, when any are needed
+THRESHOLD_DELTA_SHARE = 0.1  # share of the run's δ given to category discovery
+TAIL_MASS = 0.005  # DP bounds cut this noisy mass off each tail
+MAX_DISCOVERED_CATEGORIES = 200
+BIN_THRESHOLD = 3.0  # noise deviations a histogram bin must clear to count
+
+
+class PreprocessingError(ValueError):
+    """DP statistics cannot describe this column; the message says what to declare."""
+
+
+def needs_dp_bounds(col: ColumnSpec) -> bool:
+    return col.is_numeric and col.bounds is None
+
+
+def needs_dp_categories(col: ColumnSpec) -> bool:
+    return col.type == "categorical" and col.categories is None
+
+
+@dataclass(frozen=True)
+class PreprocessingPlan:
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    noise_std: float  # per count
+    threshold_delta: float
+
+    @property
+    def columns(self) -> int:
+        return len(self.numeric) + len(self.categorical)
+
+    @property
+    def noise_multiplier(self) -> float:
+        """Noise std over the joint L2 sensitivity √k: what the accountant sees."""
+        return self.noise_std / math.sqrt(self.columns)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def candidate_edges() -> np.ndarray:
+    """A data-independent grid for numeric columns without bounds: 0 and ±{1, 2, 5}·10^e,
+    e from -3 to 12. DP bounds land on these edges."""
+    positive = np.array([m * 10.0 ** e for e in range(-3, 13) for m in (1, 2, 5)])
+    return np.concatenate([-positive[::-1], [0.0], positive])
+
+
+def dp_bounds(values: pd.Series, *, noise_std: float, rng: np.random.Generator, integer: bool) -> tuple[float, float]:
+    """Noisy histogram on the candidate grid; bins under BIN_THRESHOLD noise deviations are
+    dropped (an empty bin survives with probability 0.13%), then TAIL_MASS is cut off each end."""
+    edges = candidate_edges()
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    x = np.clip(x[np.isfinite(x)], edges[0], edges[-1])
+    counts = np.histogram(x, bins=edges)[0].astype(float)
+    noisy = counts + rng.normal(0.0, noise_std, size=counts.shape)
+    noisy = np.where(noisy > BIN_THRESHOLD * noise_std, noisy, 0.0)
+    total = noisy.sum()
+    if total <= 0:
+        raise PreprocessingError("too few rows for DP bounds: declare `bounds` in the schema")
+    cdf = np.cumsum(noisy) / total
+    lower = edges[int(np.searchsorted(cdf, TAIL_MASS, side="right"))]
+    upper = edges[min(len(edges) - 1, int(np.searchsorted(cdf, 1 - TAIL_MASS)) + 1)]
+    if integer:
+        lower, upper = math.floor(lower), math.ceil(upper)
+    if upper <= lower:
+        upper = lower + 1
+    return float(lower), float(upper)
+
+
+def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
+                  rng: np.random.Generator) -> tuple[str, ...]:
+    """Values whose noisy count passes the threshold, sorted by name (not by count)."""
+    counts = values.dropna().astype("string").value_counts()
+    noisy = counts.to_numpy(dtype=float) + rng.normal(0.0, noise_std, size=len(counts))
+    kept = sorted(str(v) for v, c in zip(counts.index, noisy) if c > threshold)
+    if not kept:
+        raise PreprocessingError("no category passed the DP threshold: declare `categories` in the schema")
+    if len(kept) > MAX_DISCOVERED_CATEGORIES:
+        raise PreprocessingError(f"more than {MAX_DISCOVERED_CATEGORIES} categories passed the DP threshold: "
+                                 "declare the categories, coarsen the column, or mark it an identifier")
+    return tuple(kept)
+
+
+def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float) -> PreprocessingPlan | None:
+    """Noise for a share of the run's ε over the open columns; None when the schema declares all."""
+    from synth_pipeline.privacy.accounting import calibrate_gaussian
+
+    numeric = tuple(c.name for c in columns if needs_dp_bounds(c))
+    categorical = tuple(c.name for c in columns if needs_dp_categories(c))
+    if not numeric and not categorical:
+        return None
+    threshold_delta = delta * THRESHOLD_DELTA_SHARE if categorical else 0.0
+    multiplier = calibrate_gaussian(target_epsilon=epsilon * PREPROCESSING_SHARE, delta=delta - threshold_delta)
+    k = len(numeric) + len(categorical)
+    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta)
+
+
+def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: PreprocessingPlan,
+                       *, seed: int) -> tuple[list[ColumnSpec], dict]:
+    """DP: the columns with DP bounds and categories filled in, and the released statistics."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    per_column_delta = plan.threshold_delta / max(len(plan.categorical), 1)
+    threshold = 1.0 + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical else math.inf
+    released, filled = {}, []
+    for col in columns:
+        if col.name in plan.numeric:
+            bounds = dp_bounds(frame[col.name], noise_std=plan.noise_std, rng=rng, integer=col.type == "integer")
+            col = replace(col, bounds=bounds)
+            released[col.name] = {"bounds": list(bounds), "mechanism": "Gaussian histogram on a fixed grid"}
+        elif col.name in plan.categorical:
+            try:
+                cats = dp_categories(frame[col.name], noise_std=plan.noise_std, threshold=threshold, rng=rng)
+            except PreprocessingError as exc:
+                raise PreprocessingError(f"column {col.name!r}: {exc}") from None
+            col = replace(col, categories=cats)
+            released[col.name] = {"categories": list(cats), "mechanism": "Gaussian counts with threshold",
+                                  "threshold": threshold}
+        filled.append(col)
+    return filled, released
+
+
+def schema_with_statistics(schema, released: dict):
+    """The schema with the DP statistics of a release filled in (for sampling and the audit)."""
+    columns = []
+    for col in schema.columns:
+        stats = released.get(col.name, {})
+        if "bounds" in stats:
+            col = replace(col, bounds=tuple(stats["bounds"]))
+        if "categories" in stats:
+            col = replace(col, categories=tuple(stats["categories"]))
+        columns.append(col)
+    return replace(schema, columns=tuple(columns))
