@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 
 from synth_pipeline.schema import TableSchema
 
@@ -39,9 +40,13 @@ def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DropReadError(f"drop {path.name!r} is an empty file: it has no header and no rows")
     text_columns = {c.name: "string" for c in schema.columns if c.type in ("categorical", "string", "boolean")}
+    # Only an empty cell is missing in a text column ('NA' or 'None' may be declared
+    # categories); other columns keep pandas' usual missing-value tokens.
+    na_values = {name: [""] if name in text_columns else sorted(STR_NA_VALUES) for name in schema.names}
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=text_columns, keep_default_na=True, encoding="utf-8")
+            frame = pd.read_csv(path, dtype=text_columns, keep_default_na=False, na_values=na_values,
+                                encoding="utf-8")
         else:
             frame = pd.read_parquet(path)
             for name in text_columns.keys() & set(frame.columns):
@@ -57,6 +62,9 @@ def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
         raise DropReadError(f"drop {path.name!r} could not be read as {suffix[1:]}: {type(exc).__name__}") from None
     if frame.empty:
         raise DropReadError(f"drop {path.name!r} has a header but no rows")
+    for col in schema.columns:
+        if col.type == "boolean" and col.name in frame:
+            frame[col.name] = frame[col.name].str.lower()  # True/False, TRUE/FALSE -> the value set
     return frame
 
 

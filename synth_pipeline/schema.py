@@ -97,27 +97,36 @@ def _parse_column(raw: dict, index: int) -> ColumnSpec:
     if bounds is not None:
         if ctype not in NUMERIC_TYPES:
             raise SchemaError(f"{where}: bounds are only for integer or float columns")
-        if len(bounds) != 2:
-            raise SchemaError(f"{where}: bounds must be [lower, upper]")
+        if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+            raise SchemaError(f"{where}: bounds must be a list [lower, upper], got {bounds!r}")
+        if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
+            raise SchemaError(f"{where}: bounds must be numbers, got {bounds!r}")
         lower, upper = float(bounds[0]), float(bounds[1])
         # A declared bound of 0 is a bound: compare against None, never truthiness.
         if not (math.isfinite(lower) and math.isfinite(upper)) or lower >= upper:
             raise SchemaError(f"{where}: bounds must be finite with lower < upper, got {bounds}")
+        if ctype == "integer" and not (lower.is_integer() and upper.is_integer()):
+            raise SchemaError(f"{where}: an integer column needs whole-number bounds, got {bounds}")
         bounds = (lower, upper)
     categories = raw.get("categories")
     if categories is not None:
         if ctype != "categorical":
             raise SchemaError(f"{where}: categories are only for categorical columns")
+        if not isinstance(categories, (list, tuple)):
+            raise SchemaError(f"{where}: categories must be a list, got {type(categories).__name__}")
         categories = tuple(str(c) for c in categories)
         if len(categories) < 1 or len(set(categories)) != len(categories):
             raise SchemaError(f"{where}: categories must be a non-empty list without repeats")
+    nullable = raw.get("nullable", False)
+    if not isinstance(nullable, bool):
+        raise SchemaError(f"{where}: nullable must be true or false, got {nullable!r}")
     return ColumnSpec(
         name=name,
         type=ctype,
         roles=roles,
         bounds=bounds,
         categories=categories,
-        nullable=bool(raw.get("nullable", False)),
+        nullable=nullable,
     )
 
 

@@ -42,7 +42,7 @@ def distance_matrix(frame: pd.DataFrame, columns: list[ColumnSpec]) -> np.ndarra
             lo, hi = c.bounds if c.bounds is not None else (0.0, 1.0)
             scaled = (np.clip(np.where(missing, lo, values), lo, hi) - lo) / (hi - lo)
             parts.append(scaled[:, None])
-            if missing.any():
+            if c.nullable:  # by the schema, so every frame gets the same columns
                 parts.append(missing[:, None].astype(float))
         else:
             cats = list(c.value_set) if c.value_set is not None else []

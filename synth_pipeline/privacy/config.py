@@ -140,11 +140,19 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None) -> ValidationResult:
     """Check a config against the data; say what is wrong and what to use instead."""
     errors: list[str] = []
     warnings: list[str] = []
     n = facts.n_rows
+    if n < 100:
+        # Nothing else can be judged on so little data (and 1/n is undefined at n = 0).
+        return ValidationResult(is_valid=False, errors=[
+            f"the table has {n} training rows; DP training needs at least 100"])
     if config.generator not in GENERATORS:
         errors.append(f"generator: {config.generator!r} is unknown; choose one of {list(GENERATORS)}")
     if not _is_number(config.epsilon) or config.epsilon <= 0:
@@ -157,9 +165,9 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
                           "or leave it empty to set it automatically")
         elif config.delta > 0.1 / n:
             warnings.append(f"delta: {config.delta:.3g} is above a tenth of 1/n; {default_delta(n):.3g} is safer")
-    if not isinstance(config.epochs, int) or config.epochs <= 0:
+    if not _is_count(config.epochs) or config.epochs <= 0:
         errors.append(f"epochs: must be a positive integer, got {config.epochs!r}")
-    if not isinstance(config.batch_size, int) or config.batch_size < 1:
+    if not _is_count(config.batch_size) or config.batch_size < 1:
         errors.append(f"batch_size: must be a positive integer, got {config.batch_size!r}")
     elif config.batch_size > n:
         errors.append(f"batch_size: {config.batch_size} is larger than the {n} training rows; use at most {max(1, n // 10)}")
@@ -169,12 +177,10 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         errors.append(f"accountant: {config.accountant!r} is not one of {list(ACCOUNTANTS)}")
     if not _is_number(config.holdout_fraction) or not 0 < config.holdout_fraction < 0.5:
         errors.append(f"holdout_fraction: must lie in (0, 0.5), got {config.holdout_fraction!r}")
-    if config.synthetic_rows is not None and (not isinstance(config.synthetic_rows, int) or config.synthetic_rows < 1):
+    if config.synthetic_rows is not None and (not _is_count(config.synthetic_rows) or config.synthetic_rows < 1):
         errors.append(f"synthetic_rows: must be a positive integer, got {config.synthetic_rows!r}")
     if facts.n_columns < 2:
         errors.append(f"the table has {facts.n_columns} modelled column(s); a generator needs at least 2")
-    if n < 100:
-        errors.append(f"the table has {n} training rows; DP training needs at least 100")
 
     plan = None
     if not errors:

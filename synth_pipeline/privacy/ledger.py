@@ -304,9 +304,11 @@ class PrivacyLedger:
         tight = 0.0
         if active:
             groups = Counter((a["mechanism"], json.dumps(a["params"], sort_keys=True)) for a in active)
-            # RDP is a bound; basic composition is also valid, so the tighter of the two holds.
-            tight = min(_tight_epsilon(tuple(sorted(groups.items())), budget.delta),
-                        sum(a["epsilon"] for a in active))
+            tight = _tight_epsilon(tuple(sorted(groups.items())), budget.delta)
+            # Basic composition is also a valid bound, but at the summed δ: use it only
+            # where that δ is within the budget's.
+            if sum(a["delta"] for a in active) <= budget.delta:
+                tight = min(tight, sum(a["epsilon"] for a in active))
         return Spend(
             dataset=dataset,
             budget=budget,
@@ -359,6 +361,11 @@ class PrivacyLedger:
                 "WHERE dataset = ? AND run_key = ? AND status IN ?", [dataset, run_key, list(ACTIVE)],
             ).fetchone()
             if existing is not None:
+                same = con.execute("SELECT mechanism, params FROM charges WHERE event_id = ?", [existing[0]]).fetchone()
+                if (same[0], json.loads(same[1])) != (mechanism, params) or existing[1] != float(epsilon):
+                    raise LedgerError(
+                        f"run key {run_key!r} already holds a reservation with other parameters; "
+                        "use a new run key for a new plan")
                 return Reservation(existing[0], dataset, run_key, existing[1], existing[2], existing[3], reused=True)
             budget = self._budget_or_default(con, dataset)
             active = self._active(con, dataset)

@@ -189,6 +189,8 @@ def _bin_index(values: np.ndarray, c: ColumnCodec) -> np.ndarray:
 def _value_in_bin(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> np.ndarray:
     """A value drawn uniformly inside each bin (point bins give their bound)."""
     lo, hi = c.bounds
+    if c.integer:
+        lo, hi = float(np.ceil(lo)), float(np.floor(hi))  # point bins must hold integers
     edges = np.asarray(c.edges)
     inner = np.clip(idx, 1, len(edges) - 1)
     left, right = edges[inner - 1], edges[inner]

@@ -207,3 +207,32 @@ def test_failure_before_dp_started_is_refunded(project, sample_frame, monkeypatc
     assert [e["status"] for e in history] == ["released"]
     assert project.ledger().spend("adult").spent_epsilon == 0.0
     assert np.isfinite(history[0]["epsilon"])
+
+
+def test_open_columns_get_dp_statistics_charged_with_the_run(project, sample_frame):
+    def open_columns(raw):
+        for col in raw["columns"]:
+            if col["name"] == "hr_per_week":
+                col.pop("bounds")
+            if col["name"] == "occupation":
+                col.pop("categories")
+
+    project.edit_schema(open_columns)
+    frame = sample_frame.copy()
+    frame.loc[3, "occupation"] = "CANARY-OCCUPATION"
+    key = project.drop("open.csv", frame)
+
+    result = project.run(key)
+
+    assert result.success, failed_checks(result)
+    model = result.output_for_node("dp_model")
+    released = model["dp_statistics"]
+    assert set(released) == {"hr_per_week", "occupation"}
+    assert "CANARY-OCCUPATION" not in released["occupation"]["categories"]
+    assert set(result.output_for_node("synthetic_table")["occupation"].dropna()) <= set(
+        released["occupation"]["categories"])
+    assert list(model["privacy"]["preprocessing"]["numeric"]) == ["hr_per_week"]
+    history = project.ledger().history("adult")
+    assert [e["status"] for e in history] == ["committed"]
+    assert "preprocessing_noise_multiplier" in history[0]["params"]
+    assert history[0]["epsilon"] <= 3.0

@@ -251,10 +251,6 @@ def test_recommend_unknown_quality():
 # -- real bugs, documented ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=ZeroDivisionError,
-                   reason="config.py:235 (recommend: target_steps / steps_per_epoch with n=0) and "
-                   "config.py:158 (validate: 0.1 / n): validate() crashes on an empty table instead of "
-                   "returning a 'training rows' error")
 @pytest.mark.parametrize("delta", [None, 1e-6])
 def test_validate_empty_table_returns_errors(delta):
     result = validate(SynthesisConfig(delta=delta), DatasetFacts(n_rows=0, n_columns=5))
@@ -262,9 +258,6 @@ def test_validate_empty_table_returns_errors(delta):
     assert any("0 training rows" in e for e in result.errors)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="config.py:160,162 (validate): isinstance(True, int) holds, so epochs/batch_size given as a "
-                   "boolean (YAML `epochs: yes`) pass validation as 1")
 @pytest.mark.parametrize("field", ["epochs", "batch_size"])
 def test_boolean_epochs_or_batch_rejected(field):
     result = validate(SynthesisConfig(**{field: True}), FACTS)

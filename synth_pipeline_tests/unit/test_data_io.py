@@ -224,9 +224,6 @@ def test_split_fraction_out_of_range(fraction):
 # -- real bugs, documented ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="data_io.py:44: keep_default_na=True turns declared categories that look like "
-                   "NA tokens ('None', 'NA', 'null', 'N/A') into missing values in CSV drops")
 def test_declared_categories_that_look_like_na_survive_csv(tmp_path):
     schema = parse_schema({"dataset": "toy", "columns": [
         {"name": "country", "type": "categorical", "categories": ["NA", "US", "None"]},
@@ -238,10 +235,6 @@ def test_declared_categories_that_look_like_na_survive_csv(tmp_path):
     assert frame["country"].fillna("<missing>").tolist() == ["NA", "US", "None"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="data_io.py:41-48 / schema.py:45-46: boolean columns are read as the text pandas "
-                   "writes ('True'/'False') but the schema's value set is ('false', 'true'), so a correct "
-                   "boolean column fails the raw-data gate and encodes to __other__")
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_boolean_column_reads_into_its_value_set(tmp_path, suffix):
     schema = parse_schema({"dataset": "toy", "columns": [

@@ -215,20 +215,12 @@ def test_run_audit_on_a_copy_fails_and_is_marked_not_dp(halves, schema):
 # -- real bugs, documented ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="privacy_risk.py:27,34,45: exact copies are only looked for in a training subsample "
-                   "of holdout size, so with the default 20% holdout a table that copies every training row "
-                   "reports exact_match_share ≈ 0.25 (and dcr_share ≈ 0.63, not 'near 1')")
 def test_copy_share_is_not_diluted_by_a_small_holdout(sample_frame, schema):
     train, holdout = split_holdout(sample_frame, holdout_fraction=0.2, seed=0)
     risk = dcr(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema)
     assert risk["exact_match_share"] > 0.9
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="features.py:45-46: the missing-value flag column of a numeric column is added only "
-                   "when that frame has a missing value, so train/holdout/synthetic matrices get different "
-                   "widths and NearestNeighbors raises for a nullable numeric column")
 def test_dcr_with_nullable_numeric_column():
     schema = parse_schema({"dataset": "d", "columns": [
         {"name": "x", "type": "float", "bounds": [0, 1], "nullable": True},
@@ -244,3 +236,11 @@ def test_dcr_with_nullable_numeric_column():
 
     risk = dcr(real_train=frame(True), holdout=frame(True), synthetic=frame(False), schema=schema)
     assert 0 <= risk["dcr_share"] <= 1
+
+
+def test_dcr_ratio_separates_copies_from_fresh_rows(sample_frame, schema):
+    train, holdout = split_holdout(sample_frame, holdout_fraction=0.2, seed=0)
+    copies = dcr(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema)
+    fresh = dcr(real_train=train, holdout=holdout, synthetic=holdout.copy(), schema=schema)
+    assert copies["dcr_ratio"] < 0.1
+    assert 0.7 < fresh["dcr_ratio"] < 1.3

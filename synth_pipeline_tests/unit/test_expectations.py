@@ -217,9 +217,6 @@ def test_outcome_describe_is_names_and_counts():
 # -- real bugs, documented ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="expectations.py:85-87: a nullable integer column accepts float dtypes (NaN forces "
-                   "float64) but nothing checks that its values are whole numbers, so 2.5 passes the gate")
 def test_fraction_in_nullable_integer_column_fails(clean, toy_schema):
     clean["visits"] = [1.0, np.nan, 2.5, 50.0]
     assert not validate_raw(clean, toy_schema).success

@@ -322,3 +322,15 @@ def test_concurrent_processes_never_overspend(tmp_path):
     assert spend.basic_epsilon == pytest.approx(budget)
     assert spend.events == accepted
     assert all(p.exitcode == 0 for p in workers)
+
+
+def test_reused_run_key_with_another_plan_is_refused(tmp_path):
+    from synth_pipeline.privacy.ledger import LedgerError, PrivacyLedger
+
+    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-5)
+    params = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100}
+    ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+    with pytest.raises(LedgerError, match="other parameters"):
+        ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params={**params, "steps": 200},
+                       epsilon=1.4, delta=1e-7)
+    assert len(ledger.history("d")) == 1

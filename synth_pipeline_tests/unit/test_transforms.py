@@ -296,10 +296,6 @@ def test_unknown_numeric_encoding():
 # -- real bugs, documented ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="transforms.py:202-203 (_value_in_bin): binned point bins return the raw declared "
-                   "bound, so an integer column with non-integer bounds decodes 0.5 and the Int64 cast "
-                   "at transforms.py:156 raises")
 def test_integer_column_with_fractional_bounds_decodes():
     spec = ColumnSpec("n", "integer", bounds=(0.5, 10.5))
     codec = TableCodec.from_schema([spec])
