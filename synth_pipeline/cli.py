@@ -1,7 +1,8 @@
 """`synth-pipeline`: what people do outside the UI, on the same core as the assets.
 
-Every command prints one JSON object on stdout; bad input exits non-zero with a one-line
-error on stderr that says what to fix. Nothing here prints raw values.
+Commands print one JSON object on stdout (``ledger`` prints text unless ``--json``); bad
+input exits non-zero with a one-line error on stderr that says what to fix. Nothing here
+prints raw values.
 """
 
 from __future__ import annotations
@@ -156,19 +157,38 @@ def _ledger(args):
     return PrivacyLedger(args.ledger, default_budget_epsilon=args.budget_epsilon, default_budget_delta=args.budget_delta)
 
 
+def _spend_lines(spend: dict) -> list[str]:
+    window = f", counting the last {spend['window_days']:g} days" if spend["window_days"] else ""
+    cap = f", per-release cap ε={spend['per_release_epsilon']:g}" if spend["per_release_epsilon"] else ""
+    return [f"{spend['dataset']}: budget ε={spend['budget_epsilon']:g}, δ={spend['budget_delta']:g} "
+            f"({spend['composition']} composition{cap}{window})",
+            f"  spent ε={spend['spent_epsilon']:.4g} (basic {spend['spent_epsilon_basic']:.4g}, "
+            f"tight {spend['spent_epsilon_tight']:.4g}) over {spend['events']} event(s); "
+            f"left ε={spend['remaining_epsilon']:.4g}"]
+
+
+def _event_line(event: dict) -> str:
+    return (f"{event['created_at']}  {event['dataset']}  {event['status']:<9}  ε={event['epsilon']:.4g}  "
+            f"δ={event['delta']:.3g}  {event['mechanism']}  run={event['run_key']}")
+
+
 def cmd_ledger(args) -> int:
+    """Text for people by default; ``--json`` for scripts."""
     ledger = _ledger(args)
     if args.ledger_command == "show":
         datasets = [args.dataset] if args.dataset else ledger.datasets()
-        _emit({"ledger": str(ledger.path), "datasets": [ledger.spend(d).as_dict() for d in datasets]})
+        result = {"ledger": str(ledger.path), "datasets": [ledger.spend(d).as_dict() for d in datasets]}
+        lines = [line for d in result["datasets"] for line in _spend_lines(d)] or ["no dataset in the ledger yet"]
     elif args.ledger_command == "set-budget":
         budget = ledger.set_budget(args.dataset, epsilon=args.epsilon, delta=args.delta,
                                    composition=args.composition, per_release_epsilon=args.per_release_epsilon,
-                                   note=args.note or "set from the CLI")
-        _emit({"dataset": budget.dataset, "budget": budget.__dict__, "spend": ledger.spend(args.dataset).as_dict()})
+                                   window_days=args.window_days, note=args.note or "set from the CLI")
+        result = {"dataset": budget.dataset, "budget": budget.__dict__, "spend": ledger.spend(args.dataset).as_dict()}
+        lines = _spend_lines(result["spend"])
     elif args.ledger_command == "history":
-        _emit({"ledger": str(ledger.path), "events": ledger.history(args.dataset)})
-    elif args.ledger_command == "export":
+        result = {"ledger": str(ledger.path), "events": ledger.history(args.dataset)}
+        lines = [_event_line(e) for e in result["events"]] or ["no event recorded"]
+    else:  # export
         events = ledger.history(args.dataset)
         if args.format == "json":
             text = json.dumps(events, indent=2, default=str)
@@ -181,7 +201,12 @@ def cmd_ledger(args) -> int:
                 writer.writerow({**event, "params": json.dumps(event["params"], sort_keys=True)})
             text = buffer.getvalue()
         Path(args.output).write_text(text, encoding="utf-8")
-        _emit({"exported": len(events), "output": args.output, "format": args.format})
+        result = {"exported": len(events), "output": args.output, "format": args.format}
+        lines = [f"exported {len(events)} event(s) to {args.output} ({args.format})"]
+    if args.json:
+        _emit(result)
+    else:
+        print("\n".join(lines))
     return 0
 
 
@@ -288,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     setb.add_argument("--delta", type=_positive_float, required=True)
     setb.add_argument("--composition", choices=("tight", "basic"), default="tight")
     setb.add_argument("--per-release-epsilon", type=_positive_float)
+    setb.add_argument("--window-days", type=_positive_float,
+                      help="policy window: only events of the last N days count against the budget")
     setb.add_argument("--note")
     hist = led_sub.add_parser("history", help="every DP event with its status")
     hist.add_argument("dataset", nargs="?")
@@ -297,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--output", required=True)
     for p in (show, setb, hist, exp):
         ledger_options(p)
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
     led.set_defaults(func=cmd_ledger)
     return parser
 

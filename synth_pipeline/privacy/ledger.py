@@ -21,7 +21,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +39,7 @@ CREATE SEQUENCE IF NOT EXISTS ledger_seq;
 CREATE TABLE IF NOT EXISTS budgets (
     seq BIGINT, dataset VARCHAR, epsilon DOUBLE, delta DOUBLE, composition VARCHAR,
     per_release_epsilon DOUBLE, set_at TIMESTAMP, note VARCHAR);
+ALTER TABLE budgets ADD COLUMN IF NOT EXISTS window_days DOUBLE;
 CREATE TABLE IF NOT EXISTS charges (
     event_id VARCHAR PRIMARY KEY, seq BIGINT, dataset VARCHAR, run_key VARCHAR, partition_key VARCHAR,
     mechanism VARCHAR, params VARCHAR, epsilon DOUBLE, delta DOUBLE, accountant VARCHAR,
@@ -78,10 +79,15 @@ class Budget:
     delta: float
     composition: str = "tight"
     per_release_epsilon: float | None = None
+    # Policy, not DP: only events of the last ``window_days`` count against the cap. DP
+    # guarantees compose over every release; the lifetime spend is always reported too.
+    window_days: float | None = None
 
     def __post_init__(self):
         if not (self.epsilon > 0 and 0 < self.delta < 1):
             raise ValueError(f"a budget needs ε > 0 and 0 < δ < 1, got ε={self.epsilon}, δ={self.delta}")
+        if self.window_days is not None and not self.window_days > 0:
+            raise ValueError(f"window_days must be positive, got {self.window_days}")
         if self.composition not in COMPOSITIONS:
             raise ValueError(f"composition must be one of {COMPOSITIONS}, got {self.composition!r}")
 
@@ -96,6 +102,8 @@ class Spend:
     basic_epsilon: float
     basic_delta: float
     tight_epsilon: float
+    lifetime_events: int | None = None  # set when a policy window hides older events
+    lifetime_basic_epsilon: float | None = None
 
     @property
     def spent_epsilon(self) -> float:
@@ -118,6 +126,10 @@ class Spend:
             "spent_epsilon_tight": self.tight_epsilon,
             "spent_epsilon": self.spent_epsilon,
             "remaining_epsilon": self.remaining_epsilon,
+            "window_days": self.budget.window_days,
+            "lifetime_events": self.events if self.lifetime_events is None else self.lifetime_events,
+            "lifetime_spent_epsilon_basic": (self.basic_epsilon if self.lifetime_basic_epsilon is None
+                                             else self.lifetime_basic_epsilon),
         }
 
 
@@ -251,8 +263,9 @@ class PrivacyLedger:
 
     # -- budgets ---------------------------------------------------------------
     def set_budget(self, dataset: str, *, epsilon: float, delta: float, composition: str = "tight",
-                   per_release_epsilon: float | None = None, note: str = "") -> Budget:
-        budget = Budget(dataset, float(epsilon), float(delta), composition, per_release_epsilon)
+                   per_release_epsilon: float | None = None, window_days: float | None = None,
+                   note: str = "") -> Budget:
+        budget = Budget(dataset, float(epsilon), float(delta), composition, per_release_epsilon, window_days)
         with self._transaction() as con:
             self._insert_budget(con, budget, note)
         return budget
@@ -260,17 +273,19 @@ class PrivacyLedger:
     @staticmethod
     def _insert_budget(con, budget: Budget, note: str) -> None:
         con.execute(
-            "INSERT INTO budgets VALUES (nextval('ledger_seq'), ?, ?, ?, ?, ?, now(), ?)",
-            [budget.dataset, budget.epsilon, budget.delta, budget.composition, budget.per_release_epsilon, note],
+            "INSERT INTO budgets (seq, dataset, epsilon, delta, composition, per_release_epsilon, set_at, note, "
+            "window_days) VALUES (nextval('ledger_seq'), ?, ?, ?, ?, ?, now(), ?, ?)",
+            [budget.dataset, budget.epsilon, budget.delta, budget.composition, budget.per_release_epsilon, note,
+             budget.window_days],
         )
 
     def _budget(self, con, dataset: str) -> Budget | None:
         row = con.execute(
-            "SELECT epsilon, delta, composition, per_release_epsilon FROM budgets WHERE dataset = ? "
+            "SELECT epsilon, delta, composition, per_release_epsilon, window_days FROM budgets WHERE dataset = ? "
             "ORDER BY seq DESC LIMIT 1", [dataset]).fetchone()
         if row is None:
             return None
-        return Budget(dataset, row[0], row[1], row[2], row[3])
+        return Budget(dataset, *row)
 
     def _budget_or_default(self, con, dataset: str, *, persist: bool = True) -> Budget:
         """The dataset's budget; the ledger's default is written on first use when ``persist``."""
@@ -292,10 +307,13 @@ class PrivacyLedger:
             return self._budget(con, dataset)
 
     # -- spend -------------------------------------------------------------------
-    def _active(self, con, dataset: str) -> list[dict]:
+    def _active(self, con, dataset: str, window_days: float | None = None) -> list[dict]:
+        """Events that count: reserved or committed (within the policy window, if any)."""
+        window = "" if window_days is None else " AND created_at >= now()::TIMESTAMP - to_seconds(CAST(? AS DOUBLE))"
+        args = [dataset, list(ACTIVE)] + ([] if window_days is None else [window_days * 86400.0])
         rows = con.execute(
-            f"SELECT mechanism, params, epsilon, delta FROM ({_CURRENT}) WHERE dataset = ? AND status IN ?",
-            [dataset, list(ACTIVE)],
+            f"SELECT mechanism, params, epsilon, delta FROM ({_CURRENT}) WHERE dataset = ? AND status IN ?{window}",
+            args,
         ).fetchall()
         return [{"mechanism": m, "params": json.loads(p), "epsilon": e, "delta": d} for m, p, e, d in rows]
 
@@ -321,7 +339,12 @@ class PrivacyLedger:
     def spend(self, dataset: str) -> Spend:
         with self._transaction() as con:
             budget = self._budget_or_default(con, dataset, persist=False)
-            return self._spend(dataset, budget, self._active(con, dataset))
+            spend = self._spend(dataset, budget, self._active(con, dataset, budget.window_days))
+            if budget.window_days is None:
+                return spend
+            lifetime = self._active(con, dataset)
+            return replace(spend, lifetime_events=len(lifetime),
+                           lifetime_basic_epsilon=sum(a["epsilon"] for a in lifetime))
 
     def _refusal(self, budget: Budget, before: Spend, after: Spend, epsilon: float, delta: float) -> str | None:
         ask = f"the run asks for ε={epsilon:.4g}, δ={delta:.3g}"
@@ -342,7 +365,7 @@ class PrivacyLedger:
         """Would this spend fit? Returns the refusal message, or None when it fits. Writes nothing."""
         with self._transaction() as con:
             budget = self._budget_or_default(con, dataset, persist=False)
-            active = self._active(con, dataset)
+            active = self._active(con, dataset, budget.window_days)
             new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
             return self._refusal(budget, self._spend(dataset, budget, active),
                                  self._spend(dataset, budget, active + [new]), epsilon, delta)
@@ -368,7 +391,7 @@ class PrivacyLedger:
                         "use a new run key for a new plan")
                 return Reservation(existing[0], dataset, run_key, existing[1], existing[2], existing[3], reused=True)
             budget = self._budget_or_default(con, dataset)
-            active = self._active(con, dataset)
+            active = self._active(con, dataset, budget.window_days)
             new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
             refusal = self._refusal(budget, self._spend(dataset, budget, active),
                                     self._spend(dataset, budget, active + [new]), epsilon, delta)

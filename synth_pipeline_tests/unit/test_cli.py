@@ -92,18 +92,21 @@ def test_recommend_config_returns_a_valid_config(capsys):
 def test_ledger_commands_set_show_history_export(tmp_path, capsys):
     ledger = str(tmp_path / "ledger.duckdb")
     code, out, _ = run(capsys, "ledger", "set-budget", "claims", "--epsilon", "5", "--delta", "1e-6",
-                       "--ledger", ledger)
+                       "--ledger", ledger, "--json")
     assert code == 0 and json.loads(out)["spend"]["remaining_epsilon"] == 5.0
     PrivacyLedger(ledger).reserve(dataset="claims", run_key="r1", mechanism="dp-sgd",
                                   params={"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100},
                                   epsilon=0.5, delta=1e-7)
     code, out, _ = run(capsys, "ledger", "show", "--ledger", ledger)
+    assert code == 0 and "claims: budget ε=5" in out and "left ε=4.5" in out
+    code, out, _ = run(capsys, "ledger", "show", "--ledger", ledger, "--json")
     shown = json.loads(out)["datasets"]
     assert [d["dataset"] for d in shown] == ["claims"] and shown[0]["events"] == 1
-    code, out, _ = run(capsys, "ledger", "history", "claims", "--ledger", ledger)
+    code, out, _ = run(capsys, "ledger", "history", "claims", "--ledger", ledger, "--json")
     assert [e["status"] for e in json.loads(out)["events"]] == ["reserved"]
     for fmt in ("csv", "json"):
         target = tmp_path / f"export.{fmt}"
-        code, out, _ = run(capsys, "ledger", "export", "--format", fmt, "--output", str(target), "--ledger", ledger)
+        code, out, _ = run(capsys, "ledger", "export", "--format", fmt, "--output", str(target), "--ledger", ledger,
+                           "--json")
         assert code == 0 and json.loads(out)["exported"] == 1
         assert "dp-sgd" in target.read_text()

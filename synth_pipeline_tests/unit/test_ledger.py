@@ -334,3 +334,26 @@ def test_reused_run_key_with_another_plan_is_refused(tmp_path):
         ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params={**params, "steps": 200},
                        epsilon=1.4, delta=1e-7)
     assert len(ledger.history("d")) == 1
+
+
+def test_policy_window_counts_recent_events_and_reports_lifetime(tmp_path):
+    import duckdb
+
+    from synth_pipeline.privacy.ledger import BudgetExceededError, PrivacyLedger
+
+    path = tmp_path / "l.duckdb"
+    ledger = PrivacyLedger(path)
+    ledger.set_budget("d", epsilon=2.0, delta=1e-5, composition="basic", window_days=30)
+    params = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100}
+    for key in ("a", "b"):
+        ledger.reserve(dataset="d", run_key=key, mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+    with pytest.raises(BudgetExceededError):
+        ledger.reserve(dataset="d", run_key="c", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+    # Simulate time passing: the first event is now 40 days old.
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE charges SET created_at = created_at - INTERVAL 40 DAY WHERE run_key = 'a'")
+    con.close()
+    ledger.reserve(dataset="d", run_key="c", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+    spend = ledger.spend("d").as_dict()
+    assert spend["events"] == 2 and spend["spent_epsilon_basic"] == pytest.approx(2.0)
+    assert spend["lifetime_events"] == 3 and spend["lifetime_spent_epsilon_basic"] == pytest.approx(3.0)
