@@ -248,8 +248,19 @@ class PrivacyLedger:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
+    def _thread_lock(self):
+        lock = _path_lock(self.path)
+        if not lock.acquire(timeout=self.lock_timeout_s):
+            raise LedgerBusyError(f"privacy ledger {self.path} stayed busy in this process for "
+                                  f"{self.lock_timeout_s:.0f} s; nothing was charged. Retry later")
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
     def _transaction(self):
-        with _path_lock(self.path), self._file_lock():
+        with self._thread_lock(), self._file_lock():
             con = self._connect()
             try:
                 con.execute("BEGIN TRANSACTION")

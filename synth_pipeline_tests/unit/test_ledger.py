@@ -357,3 +357,21 @@ def test_policy_window_counts_recent_events_and_reports_lifetime(tmp_path):
     spend = ledger.spend("d").as_dict()
     assert spend["events"] == 2 and spend["spent_epsilon_basic"] == pytest.approx(2.0)
     assert spend["lifetime_events"] == 3 and spend["lifetime_spent_epsilon_basic"] == pytest.approx(3.0)
+
+
+def test_a_held_lock_gives_a_bounded_wait_and_a_clear_error_and_writes_nothing(tmp_path):
+    import fcntl
+
+    from synth_pipeline.privacy.ledger import LedgerBusyError, PrivacyLedger
+
+    path = tmp_path / "l.duckdb"
+    ledger = PrivacyLedger(path, default_budget_epsilon=10, default_budget_delta=1e-5, lock_timeout_s=0.3)
+    params = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100}
+    with open(str(path) + ".lock", "a+") as holder:  # another run holding the ledger
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.raises(LedgerBusyError, match="nothing was charged"):
+            ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+    assert ledger.history() == []
+    ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
+    assert len(ledger.history()) == 1
