@@ -47,7 +47,7 @@ def main(epsilons: list[float]) -> dict:
                      "auc_ratio": round(utility["auc_ratio"], 4), "fit_seconds": round(fit_seconds, 1),
                      "train_rows_per_second": round(plan.steps * plan.sample_rate * len(train) / fit_seconds),
                      "sample_100k_seconds": round(sample_seconds, 2),
-                     "opacus_epsilon": round(model.training_summary["opacus_epsilon"], 4)})
+                     "opacus_epsilon": round(model.training_summary["opacus_epsilon_dp_sgd_only"], 4)})
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"machine": f"{platform.machine()}, CPU", "date": time.strftime("%Y-%m-%d"),
             "train_rows": len(train), "holdout_rows": len(holdout), "results": rows,

@@ -67,14 +67,22 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     Order: build everything that can fail on public facts, reserve (refused: nothing is
     charged), release DP statistics for columns the schema leaves open, train (from the
     first DP output the reservation is committed, so a crash still counts as spent), save,
-    return the model's privacy metadata.
+    return the model's privacy metadata. The non-private twins charge nothing and are
+    marked NOT DP: no gate passes them and they are never released.
     """
     columns = schema.modelled_columns
     plan = plan_training(config, len(train), columns=columns)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # public columns fail here, uncharged
-    request = ledger_request(config, plan)
     model_class = generator_class(config.generator)
+    if not model_class.is_dp:
+        privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
+                   "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
+                   "ledger_event_id": None}
+        return _fit_and_save(model_class, train, columns, {}, schema, config, plan, privacy, model_dir,
+                             partition_key, on_epoch, None)
+
+    request = ledger_request(config, plan)
     reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
                                  accountant=config.accountant, **request)
     if reservation.reused and reservation.status == "committed":
@@ -84,39 +92,47 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     def mark_started():
         nonlocal dp_started
         dp_started = True
-        ledger.commit(reservation.event_id, note="DP-SGD started: counted as spent from here on")
+        ledger.commit(reservation.event_id, note="DP computation started: counted as spent from here on")
 
+    privacy = {
+        "mechanism": "DP-SGD" + (" after a Gaussian release of DP statistics" if plan.preprocessing else ""),
+        "dp_scope": model_class.dp_scope,
+        "epsilon_target": config.epsilon,
+        "epsilon_spent": request["epsilon"],
+        "delta": plan.delta,
+        "accountant": config.accountant,
+        "noise_multiplier": plan.noise_multiplier,
+        "sample_rate": plan.sample_rate,
+        "steps": plan.steps,
+        "max_grad_norm": config.max_grad_norm,
+        "poisson_sampling": True,
+        "ledger_event_id": reservation.event_id,
+        "preprocessing": plan.preprocessing,
+    }
     try:
         released = {}
         if plan.preprocessing:
             mark_started()  # the DP statistics are DP output
             columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing),
                                                    seed=config.seed)
-        model = model_class(TableCodec.from_schema(columns))
-        model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
-                  on_dp_start=None if dp_started else mark_started)
-        privacy = {
-            "mechanism": "DP-SGD",
-            "epsilon_target": config.epsilon,
-            "epsilon_spent": request["epsilon"],
-            "delta": plan.delta,
-            "accountant": config.accountant,
-            "noise_multiplier": plan.noise_multiplier,
-            "sample_rate": plan.sample_rate,
-            "steps": plan.steps,
-            "max_grad_norm": config.max_grad_norm,
-            "poisson_sampling": True,
-            "ledger_event_id": reservation.event_id,
-            "opacus_epsilon_check": model.training_summary.get("opacus_epsilon"),
-            "preprocessing": plan.preprocessing,
-        }
-        path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
-                                               "config": config.as_dict(), "partition": partition_key,
-                                               "dp_statistics": released})
+        return _fit_and_save(model_class, train, columns, released, schema, config, plan, privacy, model_dir,
+                             partition_key, on_epoch, None if dp_started else mark_started)
     except BaseException:
         if not dp_started:
             ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
         raise
+
+
+def _fit_and_save(model_class, train, columns, released, schema, config, plan, privacy, model_dir, partition_key,
+                  on_epoch, on_dp_start) -> dict:
+    frequencies = {name: stats["frequencies"] for name, stats in released.items() if "frequencies" in stats}
+    model = model_class(TableCodec.from_schema(columns))
+    model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
+              on_dp_start=on_dp_start, frequencies=frequencies or None)
+    privacy = {**privacy, "opacus_epsilon_dp_sgd_only": model.training_summary.get("opacus_epsilon_dp_sgd_only")}
+    path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
+                                           "config": config.as_dict(), "partition": partition_key,
+                                           "dp_statistics": released})
     return {"generator": model.name, "is_dp": model.is_dp, "model_dir": str(path), "privacy": privacy,
             "training": model.training_summary, "plan": plan.as_dict(), "dp_statistics": released}
 

@@ -113,9 +113,11 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dp_co
         model_dir=files.release_dir(schema.dataset, context.partition_key, context.run_id) / "model",
         on_epoch=on_epoch)
     p = result["privacy"]
-    context.add_output_metadata({"epsilon_spent": p["epsilon_spent"], "delta": p["delta"],
-                                 "noise_multiplier": p["noise_multiplier"], "steps": p["steps"],
-                                 "device": result["training"]["device"], "model_dir": result["model_dir"]})
+    facts = {"generator": result["generator"], "differentially_private": result["is_dp"],
+             "epsilon_spent": p.get("epsilon_spent"), "delta": p.get("delta"),
+             "noise_multiplier": p.get("noise_multiplier"), "steps": p.get("steps"),
+             "device": result["training"]["device"], "model_dir": result["model_dir"]}
+    context.add_output_metadata({k: v for k, v in facts.items() if v is not None})
     return result
 
 

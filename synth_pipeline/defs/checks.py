@@ -7,12 +7,12 @@ Each check returns counts, names and thresholds only; no raw value reaches its m
 import dagster as dg
 import pandas as pd
 
-from synth_pipeline.defs.assets import audit_metrics, dp_config, pii_scan, raw_dataset
+from synth_pipeline.defs.assets import audit_metrics, compliance_report, dp_config, pii_scan, raw_dataset
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline.pii import pii_problems
 from synth_pipeline.pipeline import ledger_request
-from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
+from synth_pipeline.privacy.config import NON_PRIVATE_GENERATORS, SynthesisConfig, TrainingPlan
 from synth_pipeline.quality.expectations import validate_raw
 
 
@@ -61,6 +61,9 @@ def budget_available(dp_config: dict, files: ProjectFiles, ledger: LedgerResourc
     if not validation["is_valid"] or validation["plan"] is None:
         return dg.AssetCheckResult(passed=False, description="no valid plan to price: fix the config first")
     config = SynthesisConfig.from_dict(dp_config["config"])
+    if config.generator in NON_PRIVATE_GENERATORS:
+        return dg.AssetCheckResult(passed=True, description=f"{config.generator} is not DP: it charges nothing, and "
+                                   "the dp_guarantee gate keeps its output from release")
     request = ledger_request(config, TrainingPlan(**validation["plan"]))
     dataset = files.schema().dataset
     refusal = ledger.ledger().check(dataset=dataset, **request)
@@ -71,6 +74,16 @@ def budget_available(dp_config: dict, files: ProjectFiles, ledger: LedgerResourc
                   "remaining_epsilon": spend.remaining_epsilon, "budget_epsilon": spend.budget.epsilon},
         description=refusal or f"fits: ε={request['epsilon']:.3g} of {spend.remaining_epsilon:.3g} left",
     )
+
+
+@dg.asset_check(asset=compliance_report, blocking=True, additional_ins={"dp_model": dg.AssetIn("dp_model")},
+                description="The release comes from a DP generator (the non-private twins never pass)")
+def dp_guarantee(dp_model: dict) -> dg.AssetCheckResult:
+    passed = bool(dp_model["is_dp"])
+    return dg.AssetCheckResult(
+        passed=passed, metadata={"generator": dp_model["generator"]},
+        description=(f"{dp_model['generator']} is differentially private" if passed else
+                     f"{dp_model['generator']} is NOT differentially private: a comparison baseline, never released"))
 
 
 def _audit_gate(gate: str, metric: str) -> dg.AssetChecksDefinition:
@@ -93,4 +106,4 @@ AUDIT_GATES = [("utility_floor", "tstr_auc_ratio"), ("dcr_ceiling", "dcr_share")
 audit_gate_checks = [_audit_gate(gate, metric) for gate, metric in AUDIT_GATES]
 
 all_checks = [raw_data_expectations, no_direct_identifiers_in_training, config_valid, budget_available,
-              *audit_gate_checks]
+              *audit_gate_checks, dp_guarantee]

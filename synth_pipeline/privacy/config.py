@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 from synth_pipeline.privacy.accounting import ACCOUNTANTS, CalibrationError, calibrate_noise
 
-DP_GENERATORS = ("dp-tvae",)
-NON_PRIVATE_GENERATORS: tuple[str, ...] = ()
+DP_GENERATORS = ("dp-tvae", "dp-ctgan")
+NON_PRIVATE_GENERATORS = ("tvae", "ctgan")  # comparison twins: no guarantee, never released
+CONDITIONAL_GENERATORS = ("dp-ctgan", "ctgan")  # need category frequencies
 GENERATORS = DP_GENERATORS + NON_PRIVATE_GENERATORS
 QUALITIES = ("privacy", "balanced", "utility")
 
@@ -92,8 +93,9 @@ class TrainingPlan:
     def preprocessing_noise_multiplier(self) -> float | None:
         if not self.preprocessing:
             return None
-        k = len(self.preprocessing["numeric"]) + len(self.preprocessing["categorical"])
-        return self.preprocessing["noise_std"] / math.sqrt(k)
+        from synth_pipeline.privacy.preprocessing import PreprocessingPlan
+
+        return PreprocessingPlan(**self.preprocessing).noise_multiplier
 
     @property
     def rdp_delta(self) -> float:
@@ -128,7 +130,10 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     sample_rate = 1.0 / steps_per_epoch
     steps = config.epochs * steps_per_epoch
     delta = config.delta if config.delta is not None else default_delta(n_rows)
-    pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta)
+    if config.generator in NON_PRIVATE_GENERATORS:
+        return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None)
+    pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
+                             marginals=config.generator in CONDITIONAL_GENERATORS)
     plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None)
     sigma = calibrate_noise(target_epsilon=config.epsilon, delta=plan.rdp_delta, sample_rate=sample_rate,
                             steps=steps, accountant=config.accountant,
@@ -181,6 +186,16 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         errors.append(f"synthetic_rows: must be a positive integer, got {config.synthetic_rows!r}")
     if facts.n_columns < 2:
         errors.append(f"the table has {facts.n_columns} modelled column(s); a generator needs at least 2")
+
+    if config.generator in NON_PRIVATE_GENERATORS:
+        warnings.append(f"generator: {config.generator!r} is NOT differentially private: a comparison baseline "
+                        "that no privacy gate passes and that is never released")
+        from synth_pipeline.privacy.preprocessing import needs_dp_bounds, needs_dp_categories
+
+        open_columns = [c.name for c in columns or [] if needs_dp_bounds(c) or needs_dp_categories(c)]
+        if open_columns:
+            errors.append(f"generator: the non-private twins need declared bounds and categories; declare them for "
+                          f"{open_columns} or use 'dp-{config.generator}'")
 
     plan = None
     if not errors:

@@ -1,6 +1,7 @@
 """DP statistics for columns the schema leaves open: bounds of numeric columns, category
-sets of categorical columns. The leak every peer library has is fitting these on raw
-values; here they come from one Gaussian mechanism charged with the run.
+sets of categorical columns, and (for the conditional GAN) category frequencies. The leak
+every peer library has is fitting these on raw values; here they come from one Gaussian
+mechanism charged with the run.
 
 Reads private values, DP. Privacy unit: one row; it adds one to one histogram bin per
 open column, so the joint L2 sensitivity of the k histograms is √k. Every count gets
@@ -46,10 +47,13 @@ class PreprocessingPlan:
     categorical: tuple[str, ...]
     noise_std: float  # per count
     threshold_delta: float
+    marginals: tuple[str, ...] = ()  # discrete columns whose category frequencies are released
 
     @property
     def columns(self) -> int:
-        return len(self.numeric) + len(self.categorical)
+        """Histograms a row contributes to: one per open numeric column, one per discrete
+        column counted (discovery and frequencies of one column share one histogram)."""
+        return len(self.numeric) + len(set(self.categorical) | set(self.marginals))
 
     @property
     def noise_multiplier(self) -> float:
@@ -90,31 +94,35 @@ def dp_bounds(values: pd.Series, *, noise_std: float, rng: np.random.Generator, 
 
 
 def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
-                  rng: np.random.Generator) -> tuple[str, ...]:
-    """Values whose noisy count passes the threshold, sorted by name (not by count)."""
+                  rng: np.random.Generator) -> dict[str, float]:
+    """Values whose noisy count passes the threshold, sorted by name (not by count), with
+    their noisy counts (DP too: frequencies for the conditional GAN reuse them)."""
     counts = values.dropna().astype("string").value_counts()
     noisy = counts.to_numpy(dtype=float) + rng.normal(0.0, noise_std, size=len(counts))
-    kept = sorted(str(v) for v, c in zip(counts.index, noisy) if c > threshold)
+    kept = {str(v): float(c) for v, c in sorted(zip(counts.index, noisy)) if c > threshold}
     if not kept:
         raise PreprocessingError("no category passed the DP threshold: declare `categories` in the schema")
     if len(kept) > MAX_DISCOVERED_CATEGORIES:
         raise PreprocessingError(f"more than {MAX_DISCOVERED_CATEGORIES} categories passed the DP threshold: "
                                  "declare the categories, coarsen the column, or mark it an identifier")
-    return tuple(kept)
+    return kept
 
 
-def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float) -> PreprocessingPlan | None:
-    """Noise for a share of the run's ε over the open columns; None when the schema declares all."""
+def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float,
+                       marginals: bool = False) -> PreprocessingPlan | None:
+    """Noise for a share of the run's ε over the open columns (and, with ``marginals``, the
+    frequencies of every discrete column); None when nothing needs DP statistics."""
     from synth_pipeline.privacy.accounting import calibrate_gaussian
 
     numeric = tuple(c.name for c in columns if needs_dp_bounds(c))
     categorical = tuple(c.name for c in columns if needs_dp_categories(c))
-    if not numeric and not categorical:
+    frequencies = tuple(c.name for c in columns if c.type in ("categorical", "boolean")) if marginals else ()
+    if not numeric and not categorical and not frequencies:
         return None
     threshold_delta = delta * THRESHOLD_DELTA_SHARE if categorical else 0.0
     multiplier = calibrate_gaussian(target_epsilon=epsilon * PREPROCESSING_SHARE, delta=delta - threshold_delta)
-    k = len(numeric) + len(categorical)
-    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta)
+    k = len(numeric) + len(set(categorical) | set(frequencies))
+    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta, frequencies)
 
 
 def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: PreprocessingPlan,
@@ -123,7 +131,7 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: Pre
     rng = np.random.default_rng([seed, 0x5EED])
     per_column_delta = plan.threshold_delta / max(len(plan.categorical), 1)
     threshold = 1.0 + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical else math.inf
-    released, filled = {}, []
+    released, filled, discovered = {}, [], {}
     for col in columns:
         if col.name in plan.numeric:
             bounds = dp_bounds(frame[col.name], noise_std=plan.noise_std, rng=rng, integer=col.type == "integer")
@@ -134,11 +142,33 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: Pre
                 cats = dp_categories(frame[col.name], noise_std=plan.noise_std, threshold=threshold, rng=rng)
             except PreprocessingError as exc:
                 raise PreprocessingError(f"column {col.name!r}: {exc}") from None
-            col = replace(col, categories=cats)
+            discovered[col.name] = cats
+            col = replace(col, categories=tuple(cats))
             released[col.name] = {"categories": list(cats), "mechanism": "Gaussian counts with threshold",
                                   "threshold": threshold}
         filled.append(col)
+    for col in filled:
+        if col.name in plan.marginals:
+            released.setdefault(col.name, {})["frequencies"] = _dp_frequencies(
+                frame[col.name], col, plan.noise_std, rng, discovered.get(col.name))
     return filled, released
+
+
+def _dp_frequencies(values: pd.Series, col: ColumnSpec, noise_std: float, rng: np.random.Generator,
+                    discovered: dict[str, float] | None) -> dict[str, float]:
+    """Category frequencies from noisy counts over the (declared or discovered) value set;
+    discovered columns reuse their discovery counts, so the histogram is released once."""
+    if discovered is not None:
+        noisy = discovered
+    else:
+        text = values.astype("string")
+        counts = text.value_counts()
+        noisy = {v: float(counts.get(v, 0)) + float(rng.normal(0.0, noise_std)) for v in col.value_set}
+    clipped = {v: max(c, 0.0) for v, c in noisy.items()}
+    total = sum(clipped.values())
+    if total <= 0:
+        return {v: 1.0 / len(clipped) for v in clipped}
+    return {v: c / total for v, c in clipped.items()}
 
 
 def schema_with_statistics(schema, released: dict):

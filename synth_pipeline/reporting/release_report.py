@@ -29,7 +29,8 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
         "is_dp": model["is_dp"],
         "privacy": {
             **privacy,
-            "privacy_level": privacy_level(privacy["epsilon_spent"]),
+            "privacy_level": (privacy_level(privacy["epsilon_spent"]) if model["is_dp"]
+                              else "none: not differentially private"),
             "privacy_unit": "one row of the drop (add/remove-one neighbouring relation)",
             "n_rows_public": "the row count is treated as public (sampling rate and δ derive from it)",
             "secure_rng": False,
@@ -50,7 +51,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             "dcr": audit.get("dcr"),
         },
         "gates": gates,
-        "release_passed": bool(audit.get("passed")),
+        "release_passed": bool(audit.get("passed")) and bool(model["is_dp"]),
     }
 
 
@@ -74,11 +75,22 @@ def render_markdown(report: dict) -> str:
         "| | |",
         "|---|---|",
         f"| generator | {report['generator']} ({'DP' if report['is_dp'] else 'NOT differentially private'}) |",
-        f"| ε spent / targeted | {_fmt(p['epsilon_spent'])} / {_fmt(p['epsilon_target'])} ({p['accountant']} accountant) |",
-        f"| δ | {_fmt(p['delta'])} |",
-        f"| privacy level | {p['privacy_level']} |",
-        f"| DP-SGD | noise multiplier {_fmt(p['noise_multiplier'])}, sample rate {_fmt(p['sample_rate'])}, "
-        f"{p['steps']} steps, clipping norm {_fmt(p['max_grad_norm'])}, Poisson sampling |",
+    ]
+    if report["is_dp"]:
+        lines += [
+            f"| ε spent / targeted | {_fmt(p['epsilon_spent'])} / {_fmt(p['epsilon_target'])} "
+            f"({p['accountant']} accountant) |",
+            f"| δ | {_fmt(p['delta'])} |",
+            f"| privacy level | {p['privacy_level']} |",
+            f"| what is DP | {p['dp_scope']} |",
+            f"| mechanism | {p['mechanism']}: noise multiplier {_fmt(p['noise_multiplier'])}, sample rate "
+            f"{_fmt(p['sample_rate'])}, {p['steps']} steps, clipping norm {_fmt(p['max_grad_norm'])}, "
+            "Poisson sampling |",
+        ]
+    else:
+        lines += ["| guarantee | **none**: a non-private comparison baseline; it passes no privacy gate and is "
+                  "never released |"]
+    lines += [
         f"| privacy unit | {p['privacy_unit']} |",
         f"| row count | {p['n_rows_public']} |",
         f"| secure RNG | {'yes' if p['secure_rng'] else 'no (torch default generator)'} |",

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 
 def generator_class(name: str):
-    if name == "dp-tvae":
-        from synth_pipeline.synthesizers.dp_tvae import DPTVAE
+    """dp-tvae and dp-ctgan are DP; tvae and ctgan are their non-private twins."""
+    if name in ("dp-tvae", "tvae"):
+        from synth_pipeline.synthesizers.dp_tvae import DPTVAE, TVAE
 
-        return DPTVAE
+        return DPTVAE if name == "dp-tvae" else TVAE
+    if name in ("dp-ctgan", "ctgan"):
+        from synth_pipeline.synthesizers.dp_ctgan import CTGAN, DPCTGAN
+
+        return DPCTGAN if name == "dp-ctgan" else CTGAN
     raise ValueError(f"unknown generator {name!r}")
 
 

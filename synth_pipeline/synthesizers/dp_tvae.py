@@ -1,4 +1,5 @@
-"""DP-TVAE: a TVAE-style variational autoencoder trained end to end with DP-SGD (Opacus).
+"""DP-TVAE: a TVAE-style variational autoencoder trained end to end with DP-SGD (Opacus),
+and its non-private twin TVAE.
 
 Reads private values, DP: every parameter of the encoder and decoder is trained with
 Opacus' DP-SGD (Poisson sampling of rows, per-sample clipping to ``max_grad_norm``,
@@ -12,9 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,9 +21,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from synth_pipeline.privacy.accounting import dp_sgd_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
+from synth_pipeline.synthesizers import training
 from synth_pipeline.synthesizers.device import training_device
+from synth_pipeline.synthesizers.training import EpochReport
 from synth_pipeline.synthesizers.transforms import TableCodec
 
 log = logging.getLogger(__name__)
@@ -33,16 +32,6 @@ log = logging.getLogger(__name__)
 NUMERIC_SIGMA = 0.1  # fixed decoder scale of numeric outputs (a learned one is not per-sample clippable)
 STATE_FILE = "model.pt"
 META_FILE = "model.json"
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    epoch: int
-    epochs: int
-    steps_done: int
-    loss: float
-    epsilon_so_far: float
-    rows_per_second: float
 
 
 class _VAE(nn.Module):
@@ -83,6 +72,7 @@ def _per_row_loss(codec: TableCodec, x: torch.Tensor, out: torch.Tensor, mu, log
 class DPTVAE:
     name = "dp-tvae"
     is_dp = True
+    dp_scope = "every weight of the encoder and decoder is trained with DP-SGD; sampling uses the decoder only"
 
     def __init__(self, codec: TableCodec, *, hidden: int = 64, latent: int = 16, kl_weight: float = 0.5):
         self.codec = codec
@@ -95,73 +85,31 @@ class DPTVAE:
     # -- training -----------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_epoch: Callable[[EpochReport], None] | None = None,
-            on_dp_start: Callable[[], None] | None = None) -> "DPTVAE":
-        """Train with DP-SGD to exactly ``plan.steps`` steps.
-
-        ``on_dp_start`` is called right before the first noisy step: from then on DP output
-        exists and a crash still counts as spent (the caller commits the ledger there).
-        """
-        from opacus import PrivacyEngine
-
-        # Opacus warns that secure RNG is off (the model card states it) and torch that the
-        # input needs no gradient (true: only the weights do). Neither is actionable here.
-        warnings.filterwarnings("ignore", message="Secure RNG turned off")
-        warnings.filterwarnings("ignore", message="Full backward hook is firing")
-
+            on_dp_start: Callable[[], None] | None = None, **_) -> "DPTVAE":
+        """Train to exactly ``plan.steps`` steps: DP-SGD on the whole VAE (or plain, for the twin)."""
         device = training_device()
         torch.manual_seed(config.seed)
-        data = torch.from_numpy(self.codec.encode(frame))
-        generator = torch.Generator().manual_seed(config.seed)  # Poisson sampling draws from it
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=config.batch_size,
-                                             generator=generator)
         self.model.to(device).train()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
-        engine = PrivacyEngine(accountant=config.accountant, secure_mode=False)
-        model, optimizer, dp_loader = engine.make_private(
-            module=self.model, optimizer=optimizer, data_loader=loader, noise_multiplier=plan.noise_multiplier,
-            max_grad_norm=config.max_grad_norm, poisson_sampling=True, noise_generator=None,
-        )
-        if len(dp_loader) != plan.steps_per_epoch:
-            raise RuntimeError(f"Opacus plans {len(dp_loader)} steps per epoch, the ledger {plan.steps_per_epoch}")
-        if on_dp_start is not None:
-            on_dp_start()
-        steps, started = 0, time.perf_counter()
-        for epoch in range(1, config.epochs + 1):
-            epoch_start, rows, total = time.perf_counter(), 0, 0.0
-            for (batch,) in dp_loader:
-                optimizer.zero_grad(set_to_none=True)
-                batch = batch.to(device)
-                if len(batch):
-                    out, mu, logvar = model(batch)
-                    loss = _per_row_loss(self.codec, batch, out, mu, logvar, self.kl_weight).mean()
-                    loss.backward()
-                    total += float(loss.detach()) * len(batch)
-                    rows += len(batch)
-                    optimizer.step()
-                # An empty Poisson batch is skipped: one fewer noisy step than accounted,
-                # which only makes the charged ε conservative.
-                steps += 1
-            elapsed = time.perf_counter() - epoch_start
-            report = EpochReport(
-                epoch=epoch, epochs=config.epochs, steps_done=steps, loss=total / max(rows, 1),
-                epsilon_so_far=dp_sgd_epsilon(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate,
-                                              steps=steps, delta=plan.delta, accountant=config.accountant),
-                rows_per_second=rows / elapsed if elapsed > 0 else float("nan"),
-            )
-            log.info("epoch %d/%d loss %.3f ε so far %.3f (%.0f rows/s)", epoch, config.epochs, report.loss,
-                     report.epsilon_so_far, report.rows_per_second)
-            if on_epoch is not None:
-                on_epoch(report)
-        if steps != plan.steps:
-            raise RuntimeError(f"trained {steps} steps, planned {plan.steps}")
-        self.model = model._module.to("cpu").eval()
-        self.training_summary = {
-            "steps": steps,
-            "seconds": time.perf_counter() - started,
-            "device": str(device),
-            "opacus_epsilon": float(engine.accountant.get_epsilon(plan.delta)),
-            "final_loss": report.loss,
-        }
+        prepared = training.prepare(self.model, optimizer, torch.from_numpy(self.codec.encode(frame)),
+                                    config=config, plan=plan, private=self.is_dp)
+        model, optimizer = prepared.module, prepared.optimizer
+
+        def step(batch: torch.Tensor) -> tuple[float, int]:
+            optimizer.zero_grad(set_to_none=True)
+            batch = batch.to(device)
+            out, mu, logvar = model(batch)
+            per_row = _per_row_loss(self.codec, batch, out, mu, logvar, self.kl_weight)
+            # An empty Poisson batch still takes its noisy step (the accountant counted it).
+            loss = per_row.mean() if len(batch) else per_row.sum()
+            loss.backward()
+            optimizer.step()
+            return float(loss.detach()) * len(batch), len(batch)
+
+        summary = training.run(prepared, step, config=config, plan=plan, private=self.is_dp, name=self.name,
+                               on_epoch=on_epoch, on_dp_start=on_dp_start)
+        self.model = training.unwrap(model).to("cpu").eval()
+        self.training_summary = {**summary, "device": str(device)}
         return self
 
     # -- sampling -------------------------------------------------------------------
@@ -219,3 +167,12 @@ def _version(package: str) -> str:
     from importlib.metadata import version
 
     return version(package)
+
+
+class TVAE(DPTVAE):
+    """The same model trained without DP, for comparison: NOT differentially private. Reports
+    mark it non-private and the privacy gate never passes it."""
+
+    name = "tvae"
+    is_dp = False
+    dp_scope = "none: trained without DP"

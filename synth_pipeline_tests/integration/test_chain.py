@@ -236,3 +236,18 @@ def test_open_columns_get_dp_statistics_charged_with_the_run(project, sample_fra
     assert [e["status"] for e in history] == ["committed"]
     assert "preprocessing_noise_multiplier" in history[0]["params"]
     assert history[0]["epsilon"] <= 3.0
+
+
+def test_non_private_twin_is_reported_but_never_passes_the_privacy_gate(project, sample_frame):
+    key = project.drop("twin.csv", sample_frame)
+
+    result = project.run(key, config={"generator": "tvae"})
+
+    failures = failed_checks(result)
+    assert set(failures) == {"dp_guarantee"}
+    assert "NOT differentially private" in failures["dp_guarantee"]
+    report = json.loads(open(result.output_for_node("compliance_report")["json"], encoding="utf-8").read())
+    assert report["is_dp"] is False and report["release_passed"] is False
+    markdown = open(result.output_for_node("compliance_report")["markdown"], encoding="utf-8").read()
+    assert "NOT differentially private" in markdown
+    assert project.ledger().history() == []

@@ -20,7 +20,7 @@ def test_definitions_hold_every_asset_check_sensor_schedule_and_job():
                     "audit_metrics", "compliance_report"}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {"raw_data_expectations", "no_direct_identifiers_in_training", "config_valid",
-                      "budget_available", "utility_floor", "dcr_ceiling", "copy_ceiling"}
+                      "budget_available", "utility_floor", "dcr_ceiling", "copy_ceiling", "dp_guarantee"}
     assert all(spec.blocking for a in repo.asset_graph.assets_defs for spec in a.check_specs)
     assert {s.name for s in repo.sensor_defs} == {"incoming_drops_sensor"}
     assert {s.name for s in repo.schedule_defs} == {"nightly_audit_refresh"}

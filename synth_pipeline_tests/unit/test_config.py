@@ -102,7 +102,7 @@ def test_bad_epochs(epochs):
     assert _errors_for("epochs", result), result.errors
 
 
-@pytest.mark.parametrize("generator", ["ctgan", "", "DP-TVAE"])
+@pytest.mark.parametrize("generator", ["magic-gan", "", "DP-TVAE"])
 def test_unknown_generator(generator):
     result = validate(SynthesisConfig(generator=generator), FACTS)
     assert not result.is_valid
@@ -263,3 +263,28 @@ def test_boolean_epochs_or_batch_rejected(field):
     result = validate(SynthesisConfig(**{field: True}), FACTS)
     if result.is_valid or not _errors_for(field, result):
         pytest.fail(f"{field}=True was accepted")
+
+
+@pytest.mark.parametrize("generator", ["tvae", "ctgan"])
+def test_non_private_twins_validate_with_a_warning_and_no_noise(generator):
+    result = validate(SynthesisConfig(generator=generator), FACTS)
+    assert result.is_valid
+    assert any("NOT differentially private" in w for w in result.warnings)
+    assert result.plan["noise_multiplier"] == 0.0 and result.plan["preprocessing"] is None
+
+
+def test_non_private_twins_need_declared_bounds():
+    from synth_pipeline.schema import ColumnSpec
+
+    open_column = [ColumnSpec("age", "integer"), ColumnSpec("sex", "categorical", categories=("F", "M"))]
+    result = validate(SynthesisConfig(generator="tvae"), FACTS, columns=open_column)
+    assert not result.is_valid and "'dp-tvae'" in _errors_for("generator", result)[0]
+
+
+def test_dp_ctgan_plans_dp_frequencies_for_its_conditions():
+    from synth_pipeline.schema import ColumnSpec
+
+    columns = [ColumnSpec("age", "integer", bounds=(0, 100)), ColumnSpec("sex", "categorical", categories=("F", "M"))]
+    plan = plan_training(SynthesisConfig(generator="dp-ctgan"), 30_000, columns=columns)
+    assert list(plan.preprocessing["marginals"]) == ["sex"] and plan.preprocessing_noise_multiplier > 0
+    assert plan_training(SynthesisConfig(generator="dp-tvae"), 30_000, columns=columns).preprocessing is None

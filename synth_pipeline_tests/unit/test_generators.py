@@ -1,0 +1,150 @@
+"""The four generators on tiny data: DP bounds hold, fit and sample on CPU, reload reproducibly."""
+
+import numpy as np
+import pytest
+import torch
+
+from synth_pipeline.privacy.config import SynthesisConfig, plan_training
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.synthesizers import generator_class, load_generator
+from synth_pipeline.synthesizers.transforms import TableCodec
+
+GENERATORS = ["dp-tvae", "tvae", "dp-ctgan", "ctgan"]
+
+
+def _dp_critic(width: int, clip: float):
+    """A DP-wrapped CTGAN critic with no noise and no dropout, to read clipped gradient sums."""
+    import warnings
+
+    from opacus import PrivacyEngine
+
+    from synth_pipeline.synthesizers.dp_ctgan import _Critic
+
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    critic = _Critic(width, 16, pac=1)
+    for layer in critic.net:
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(20, width)), batch_size=5)
+    model, optimizer, _ = PrivacyEngine().make_private(
+        module=critic, optimizer=torch.optim.SGD(critic.parameters(), lr=0.1), data_loader=loader,
+        noise_multiplier=0.0, max_grad_norm=clip)
+    return model, optimizer
+
+
+def _clipped_sum(model, optimizer, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    optimizer.zero_grad(set_to_none=True)
+    logits = model(torch.cat([real, fake])).squeeze(1)
+    labels = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))])
+    torch.nn.functional.binary_cross_entropy_with_logits(logits, labels).backward()
+    optimizer.clip_and_accumulate()
+    return torch.cat([p.summed_grad.flatten() for p in model.parameters()])
+
+
+def test_one_real_row_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm():
+    clip, width = 0.5, 6
+    model, optimizer = _dp_critic(width, clip)
+    gen = torch.Generator().manual_seed(1)
+    real = torch.randn(8, width, generator=gen) * 50  # large inputs: every gradient gets clipped
+    fake = torch.randn(8, width, generator=gen) * 50
+    with_row = _clipped_sum(model, optimizer, real, fake)
+    without_row = _clipped_sum(model, optimizer, real[1:], fake)
+    difference = (with_row - without_row).norm().item()
+    assert 0 < difference <= clip * (1 + 1e-5)
+    # and the bound is tight enough to mean something: without clipping it would be far larger
+    assert difference > clip * 0.5
+
+
+def test_dp_tvae_clips_each_row_to_the_bound(schema):
+    """A single-row batch: the summed clipped gradient of the whole VAE has norm ≤ C."""
+    import warnings
+
+    from opacus import PrivacyEngine
+
+    from synth_pipeline.synthesizers.dp_tvae import _VAE, _per_row_loss
+
+    warnings.filterwarnings("ignore")
+    codec = TableCodec.from_schema(schema.modelled_columns)
+    vae = _VAE(codec.width, 16, 4)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(10, codec.width)), batch_size=2)
+    model, optimizer, _ = PrivacyEngine().make_private(
+        module=vae, optimizer=torch.optim.SGD(vae.parameters(), lr=0.1), data_loader=loader,
+        noise_multiplier=0.0, max_grad_norm=0.25)
+    row = torch.zeros(1, codec.width)
+    row[0, ::7] = 1.0
+    out, mu, logvar = model(row)
+    _per_row_loss(codec, row, out, mu, logvar).mean().backward()
+    optimizer.clip_and_accumulate()
+    total = torch.cat([p.summed_grad.flatten() for p in model.parameters()]).norm().item()
+    assert 0 < total <= 0.25 * (1 + 1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_train(sample_frame, schema):
+    return sample_frame[[c.name for c in schema.modelled_columns]].head(400).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_fit_sample_save_load_reproducible(name, tiny_train, schema, tmp_path):
+    from synth_pipeline import pipeline
+
+    config = SynthesisConfig(generator=name, epsilon=3.0, epochs=1, batch_size=40, seed=3)
+    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    result = pipeline.train_release(train=tiny_train, schema=schema, config=config, ledger=ledger,
+                                    run_key="k", model_dir=tmp_path / "model")
+    assert result["generator"] == name and result["is_dp"] == name.startswith("dp-")
+    events = ledger.history()
+    if result["is_dp"]:
+        assert [e["status"] for e in events] == ["committed"]
+        assert 0.95 * 3.0 <= result["privacy"]["epsilon_spent"] <= 3.0
+    else:
+        assert events == [] and result["privacy"]["epsilon_spent"] is None
+
+    rows = pipeline.sample_release(result["model_dir"], rows=150, seed=11)
+    assert len(rows) == 150 and list(rows.columns) == list(tiny_train.columns)
+    for col in schema.modelled_columns:
+        values = rows[col.name].dropna()
+        if col.is_numeric:
+            assert values.between(*col.bounds).all(), col.name
+        else:
+            assert set(values) <= set(col.value_set), col.name
+    reloaded = load_generator(result["model_dir"])
+    assert reloaded.sample(150, seed=11).equals(rows)
+    assert not reloaded.sample(150, seed=12).equals(rows)
+    assert not list(tmp_path.glob("model/*.pkl")) and (tmp_path / "model" / "model.json").is_file()
+
+
+def test_dp_ctgan_conditions_come_from_released_frequencies(tiny_train, schema, tmp_path):
+    import json
+
+    from synth_pipeline import pipeline
+
+    config = SynthesisConfig(generator="dp-ctgan", epsilon=3.0, epochs=1, batch_size=40)
+    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    result = pipeline.train_release(train=tiny_train, schema=schema, config=config, ledger=ledger,
+                                    run_key="k", model_dir=tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    discrete = [c.name for c in schema.modelled_columns if c.type == "categorical"]
+    assert set(meta["condition_frequencies"]) == set(discrete)
+    assert meta["condition_frequencies"] == {k: v["frequencies"] for k, v in result["dp_statistics"].items()}
+    assert "critic" in meta["architecture"]["note"]
+    assert set(ledger.history()[0]["params"]) >= {"preprocessing_noise_multiplier", "noise_multiplier"}
+
+
+def test_dp_ctgan_refuses_packs_under_dp(schema):
+    codec = TableCodec.from_schema(schema.modelled_columns)
+    with pytest.raises(ValueError, match="pac = 1"):
+        generator_class("dp-ctgan")(codec, pac=10)
+    assert generator_class("ctgan")(codec).pac == 10
+
+
+def test_plans_never_exceed_the_target_for_any_dp_generator(schema):
+    for name in ("dp-tvae", "dp-ctgan"):
+        from synth_pipeline.pipeline import ledger_request
+
+        config = SynthesisConfig(generator=name, epsilon=1.0, epochs=3, batch_size=50)
+        plan = plan_training(config, 2000, columns=schema.modelled_columns)
+        epsilon = ledger_request(config, plan)["epsilon"]
+        assert 0.95 <= epsilon <= 1.0, name
+        assert np.isfinite(plan.noise_multiplier)
