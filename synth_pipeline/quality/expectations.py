@@ -117,6 +117,21 @@ def _whole_number_outcomes(frame: pd.DataFrame, schema: TableSchema) -> list[Exp
     return outcomes
 
 
+def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema) -> list[ExpectationOutcome]:
+    """A drop where every modelled column is constant, or whose label has one class, leaves
+    nothing to learn: stop it here, before any budget is spent. Counts distinct values only."""
+    outcomes = []
+    modelled = [c.name for c in schema.modelled_columns if c.name in frame]
+    if modelled:
+        varying = sum(frame[name].nunique(dropna=False) > 1 for name in modelled)
+        outcomes.append(ExpectationOutcome("expect_some_modelled_column_to_vary", None, varying > 0,
+                                           None if varying else len(frame)))
+    if schema.label is not None and schema.label in frame:
+        classes = frame[schema.label].nunique(dropna=True)
+        outcomes.append(ExpectationOutcome("expect_label_to_have_two_classes", schema.label, classes >= 2))
+    return outcomes
+
+
 def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     """Run the schema's expectation suite on a drop and keep only counts and names."""
     import great_expectations as gx
@@ -150,5 +165,6 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
             )
         )
     outcomes.extend(_whole_number_outcomes(frame, schema))
+    outcomes.extend(_learnability_outcomes(frame, schema))
     outcomes.sort(key=lambda o: (o.column or "", o.expectation))
     return RawDataReport(n_rows=len(frame), missing_columns=missing, unknown_columns=unknown, outcomes=tuple(outcomes))

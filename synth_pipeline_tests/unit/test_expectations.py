@@ -220,3 +220,21 @@ def test_outcome_describe_is_names_and_counts():
 def test_fraction_in_nullable_integer_column_fails(clean, toy_schema):
     clean["visits"] = [1.0, np.nan, 2.5, 50.0]
     assert not validate_raw(clean, toy_schema).success
+
+
+def test_every_column_constant_fails_the_gate(schema, sample_frame):
+    frame = sample_frame.head(50).copy()
+    for col in schema.modelled_columns:
+        frame[col.name] = frame[col.name].iloc[0]
+    report = validate_raw(frame, schema)
+    assert not report.success
+    assert any("some modelled column to vary" in p for p in report.problems())
+
+
+def test_label_with_one_class_fails_the_gate(schema, sample_frame):
+    frame = sample_frame.head(50).copy()
+    frame["income"] = "<=50K"
+    report = validate_raw(frame, schema)
+    assert not report.success
+    assert any("'income'" in p and "two classes" in p for p in report.problems())
+    assert "<=50K" not in str(report.summary())
