@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from synth_pipeline.evaluation.fidelity import quality
 from synth_pipeline.evaluation.gates import AuditPolicy, evaluate_gates
 from synth_pipeline.evaluation.privacy_risk import dcr
 from synth_pipeline.evaluation.utility import tstr
@@ -19,6 +20,7 @@ def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     metrics = {
         "dp": False,
         "note": "computed on private data for internal review; not differentially private",
+        "quality": quality(holdout, synthetic, schema),
         "tstr": tstr(real_train=real_train, holdout=holdout, synthetic=synthetic, schema=schema, seed=seed),
         "dcr": dcr(real_train=real_train, holdout=holdout, synthetic=synthetic, schema=schema, seed=seed),
     }

@@ -47,6 +47,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
         "audit": {
             "dp": False,
             "note": "computed on private data for internal review; aggregated and not differentially private",
+            "quality": audit.get("quality"),
             "tstr": audit.get("tstr"),
             "dcr": audit.get("dcr"),
         },
@@ -113,13 +114,15 @@ def render_markdown(report: dict) -> str:
     lines += [f"| {r['step']} | {r['reads']} | {r['dp']} | {r['status']} |"
               for r in report["data_handling"]["raw_data_reads"]]
     audit = report["audit"]
-    tstr, dcr = audit.get("tstr") or {}, audit.get("dcr") or {}
+    tstr, dcr, fidelity = audit.get("tstr") or {}, audit.get("dcr") or {}, audit.get("quality") or {}
     lines += [
         "",
         "## Audit (internal, not DP)",
         "",
         f"_{audit['note']}._",
         "",
+        f"- Quality score {_fmt(fidelity.get('quality_score'))} (column shapes {_fmt(fidelity.get('column_shapes'))}, "
+        f"column-pair trends {_fmt(fidelity.get('column_pair_trends'))}; SDMetrics convention, against the holdout)",
         f"- TSTR AUC {_fmt(tstr.get('tstr_auc'))} vs TRTR AUC {_fmt(tstr.get('trtr_auc'))} "
         f"(ratio {_fmt(tstr.get('auc_ratio'))}; {tstr.get('model', '')} on label `{tstr.get('label')}`)",
         f"- DCR share {_fmt(dcr.get('dcr_share'))} (0.5 means synthetic rows are no closer to training rows than "

@@ -1,0 +1,89 @@
+"""Every generator on Adult: utility against the non-private baseline, speed, memory.
+
+Usage: python bench/generators_adult.py [--generators dp-tvae dp-ctgan tvae ctgan] [--epsilons 1 3 10]
+Each (generator, ε) runs in its own process, so peak memory is per fit. Adult comes from
+the bundled sample (identifiers dropped); seeded 80/20 train/holdout split. TRTR (train on
+real, test on the real holdout) is the non-private baseline of TSTR; the non-private twins
+are the non-private baseline of the generators.
+"""
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import resource
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def one(generator: str, epsilon: float | None, queue) -> None:
+    from dataclasses import replace
+
+    from synth_pipeline.data_io import read_drop, split_holdout
+    from synth_pipeline.evaluation.fidelity import quality
+    from synth_pipeline.evaluation.utility import tstr
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
+    from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+    from synth_pipeline.schema import load_schema
+    from synth_pipeline.synthesizers import generator_class
+    from synth_pipeline.synthesizers.transforms import TableCodec
+
+    schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
+    frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
+    train, holdout = split_holdout(frame, holdout_fraction=0.2, seed=0)
+    columns = schema.modelled_columns
+    config = recommend(DatasetFacts(len(train), len(columns)), quality="balanced")
+    config = replace(config, generator=generator, epsilon=epsilon or config.epsilon)
+    plan = plan_training(config, len(train), columns=columns)
+    start = time.perf_counter()
+    released = {}
+    if plan.preprocessing:
+        columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing), seed=0)
+    model = generator_class(generator)(TableCodec.from_schema(columns))
+    frequencies = {k: v["frequencies"] for k, v in released.items() if "frequencies" in v} or None
+    model.fit(train[[c.name for c in columns]], config=config, plan=plan, frequencies=frequencies)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.sample(100_000, seed=1)
+    sample_seconds = time.perf_counter() - start
+    synthetic = model.sample(len(train), seed=2)
+    utility = tstr(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema)
+    fidelity = quality(holdout, synthetic, schema)
+    queue.put({
+        "generator": generator, "epsilon": epsilon if model.is_dp else None,
+        "noise_multiplier": round(plan.noise_multiplier, 3), "steps": plan.steps, "epochs": config.epochs,
+        "batch_size": config.batch_size, "tstr_auc": round(utility["tstr_auc"], 4),
+        "trtr_auc": round(utility["trtr_auc"], 4), "auc_ratio": round(utility["auc_ratio"], 4),
+        "quality_score": round(fidelity["quality_score"], 4), "column_shapes": round(fidelity["column_shapes"], 4),
+        "column_pair_trends": round(fidelity["column_pair_trends"], 4),
+        "fit_seconds": round(fit_seconds, 1), "seconds_per_epoch": round(fit_seconds / config.epochs, 2),
+        "train_rows_per_second": round(config.epochs * len(train) / fit_seconds),
+        "sample_100k_seconds": round(sample_seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--generators", nargs="+", default=["dp-tvae", "dp-ctgan", "tvae", "ctgan"])
+    parser.add_argument("--epsilons", type=float, nargs="+", default=[1.0, 3.0, 10.0])
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    results = []
+    for generator in args.generators:
+        for epsilon in (args.epsilons if generator.startswith("dp-") else [None]):
+            queue = ctx.Queue()
+            proc = ctx.Process(target=one, args=(generator, epsilon, queue))
+            proc.start()
+            row = queue.get()
+            proc.join()
+            print(json.dumps(row), flush=True)
+            results.append(row)
+    print(json.dumps({"machine": f"{platform.machine()}, {mp.cpu_count()} cores, CPU",
+                      "date": time.strftime("%Y-%m-%d"), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
