@@ -24,8 +24,14 @@ RAW_DATA_READS = (
                            f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε, charged with the run"},
     {"step": "dp_model", "reads": "training split", "dp": "DP",
      "status": "DP-SGD (Opacus, Poisson sampling, per-sample clipping), charged to the ledger"},
+    {"step": "training progress log", "reads": "mean training loss and rows/s per epoch", "dp": "not DP",
+     "status": "Dagster run log only (operators), not in the model files or reports"},
     {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": "no private values",
      "status": "post-processing"},
     {"step": "audit_metrics", "reads": "training split, holdout and synthetic table", "dp": "not DP",
      "status": "internal review only, aggregated; not DP (invariant 4)"},
+    {"step": "release decision", "reads": "the audit gates' verdicts", "dp": "not DP",
+     "status": "a release happens only if the non-DP audit gates pass; nothing retries until they do, and "
+               "every rerun is a new release charged in full (invariant 6). synthetic.csv is written before "
+               "the gates: it is released only when the report says the gates passed"},
 )

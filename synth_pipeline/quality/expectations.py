@@ -45,11 +45,14 @@ class RawDataReport:
     n_rows: int
     missing_columns: tuple[str, ...]
     unknown_columns: tuple[str, ...]
+    unknown_positions: tuple[int, ...] = ()  # used instead of names when the header looks like data
+    header_matches: int = 0
     outcomes: tuple[ExpectationOutcome, ...] = field(default_factory=tuple)
 
     @property
     def success(self) -> bool:
-        return not self.missing_columns and not self.unknown_columns and all(o.success for o in self.outcomes)
+        return (not self.missing_columns and not self.unknown_columns and not self.unknown_positions
+                and all(o.success for o in self.outcomes))
 
     def problems(self) -> list[str]:
         found = []
@@ -58,6 +61,12 @@ class RawDataReport:
         if self.unknown_columns:
             found.append(
                 f"columns not in the schema: {list(self.unknown_columns)} (declare them or drop them from the file)"
+            )
+        if self.unknown_positions:
+            found.append(
+                f"the first line does not look like a header ({self.header_matches} of the schema's columns found); "
+                f"{len(self.unknown_positions)} column(s) at positions {list(self.unknown_positions)[:20]} are not in "
+                "the schema. Add the header line (names are withheld: a headerless first line holds row values)"
             )
         found.extend(o.describe() for o in self.outcomes if not o.success)
         return found
@@ -140,7 +149,15 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     present = set(frame.columns)
     missing = tuple(n for n in schema.names if n not in present)
-    unknown = tuple(str(c) for c in frame.columns if c not in set(schema.names))
+    declared = set(schema.names)
+    unknown = tuple(str(c) for c in frame.columns if c not in declared)
+    matches = len(present & declared)
+    positions: tuple[int, ...] = ()
+    if unknown and matches < len(declared) / 2:
+        # Most declared names are absent: the "header" is probably a data row, and its
+        # cells are private values. Report positions, never those names.
+        positions = tuple(i for i, c in enumerate(frame.columns) if c not in declared)
+        unknown = ()
     suite_items = _expectations_for(schema, present, _numeric_columns_well_typed(schema, frame))
 
     context = gx.get_context(mode="ephemeral")
@@ -167,4 +184,5 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     outcomes.extend(_whole_number_outcomes(frame, schema))
     outcomes.extend(_learnability_outcomes(frame, schema))
     outcomes.sort(key=lambda o: (o.column or "", o.expectation))
-    return RawDataReport(n_rows=len(frame), missing_columns=missing, unknown_columns=unknown, outcomes=tuple(outcomes))
+    return RawDataReport(n_rows=len(frame), missing_columns=missing, unknown_columns=unknown,
+                         outcomes=tuple(outcomes), unknown_positions=positions, header_matches=matches)

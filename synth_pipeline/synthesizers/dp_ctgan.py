@@ -190,7 +190,9 @@ class DPCTGAN:
         gen_opt = torch.optim.Adam(self.generator.parameters(), lr=self.generator_lr, betas=betas)
         prepared = training.prepare(critic, critic_opt, data, config=config, plan=plan, private=self.is_dp)
         critic, critic_opt = prepared.module, prepared.optimizer
-        n_fake = config.batch_size  # public and fixed: one real row moves the gradient sum by ≤ C
+        # Public and fixed (never the real batch size): one real row moves the gradient sum by ≤ C.
+        # At least 8, so the generator's BatchNorm has rows to normalise over.
+        n_fake = max(config.batch_size, 8)
         n_gen = max(self.pac, n_fake - n_fake % self.pac)
 
         def fake_batch(n: int):

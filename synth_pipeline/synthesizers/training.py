@@ -108,8 +108,9 @@ def run(prepared: Prepared, step: Callable[[torch.Tensor], tuple[float, int]], *
             on_epoch(report)
     if steps != plan.steps:
         raise RuntimeError(f"trained {steps} steps, planned {plan.steps}")
-    summary = {"steps": steps, "seconds": time.perf_counter() - started, "final_loss": report.loss,
-               "private": private}
+    # No loss here: it is a non-DP figure of the real rows, logged for progress but kept out
+    # of the saved (released) model metadata.
+    summary = {"steps": steps, "seconds": time.perf_counter() - started, "private": private}
     if private:
         # Opacus' own accountant sees DP-SGD only: a cross-check of that part of the plan.
         summary["opacus_epsilon_dp_sgd_only"] = float(prepared.engine.accountant.get_epsilon(plan.rdp_delta))

@@ -238,3 +238,18 @@ def test_label_with_one_class_fails_the_gate(schema, sample_frame):
     assert not report.success
     assert any("'income'" in p and "two classes" in p for p in report.problems())
     assert "<=50K" not in str(report.summary())
+
+
+def test_a_headerless_drop_never_echoes_its_first_row(tmp_path, schema, sample_frame):
+    from synth_pipeline.data_io import read_drop
+
+    frame = sample_frame.head(30).copy()
+    frame.loc[0, "ssn"] = "987-65-4320"
+    frame.loc[0, "full_name"] = "Quentin Canaryworth"
+    path = tmp_path / "no_header.csv"
+    frame.to_csv(path, index=False, header=False)
+    report = validate_raw(read_drop(path, schema), schema)
+    text = str(report.summary())
+    assert not report.success
+    assert "does not look like a header" in text
+    assert "987-65-4320" not in text and "Quentin Canaryworth" not in text
