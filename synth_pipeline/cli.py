@@ -256,7 +256,8 @@ def cmd_demo(args) -> int:
 
 # -- parser -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="synth-pipeline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="synth-pipeline",
+                                     description="DP synthetic tables: the demo, synthesis, config checks and the privacy ledger.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -275,13 +276,14 @@ def build_parser() -> argparse.ArgumentParser:
     syn = sub.add_parser("synthesize", help="profile, scan, validate, charge, fit and sample outside Dagster")
     syn.add_argument("--input", required=True, help="the private table (CSV or Parquet)")
     syn.add_argument("--schema", required=True, help="its public schema (YAML)")
-    syn.add_argument("--generator", default="dp-tvae", help="generator name (default dp-tvae)")
-    syn.add_argument("--epsilon", type=_positive_float, required=True)
+    syn.add_argument("--generator", default="dp-tvae",
+                     help="dp-tvae (default), dp-ctgan; tvae and ctgan are non-private twins")
+    syn.add_argument("--epsilon", type=_positive_float, required=True, help="ε of this release (charged)")
     syn.add_argument("--delta", type=_positive_float, help="default: min(1e-5, 0.1/n)")
     syn.add_argument("--rows", type=_positive_int, help="synthetic rows (default: as many as training rows)")
-    syn.add_argument("--epochs", type=_positive_int)
-    syn.add_argument("--batch-size", type=_positive_int)
-    syn.add_argument("--seed", type=int, default=0)
+    syn.add_argument("--epochs", type=_positive_int, help="training epochs (default: recommended for n)")
+    syn.add_argument("--batch-size", type=_positive_int, help="expected batch size (default: recommended for n)")
+    syn.add_argument("--seed", type=int, default=0, help="seed of training and sampling (default 0)")
     syn.add_argument("--output", required=True, help="output file (.csv or .parquet)")
     ledger_options(syn)
     syn.set_defaults(func=cmd_synthesize)
@@ -295,11 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--columns", type=_positive_int, help="modelled columns, instead of --input")
         if name == "validate-config":
             p.add_argument("--config", help="JSON file with config fields")
-            p.add_argument("--generator")
-            p.add_argument("--epsilon", type=float)
-            p.add_argument("--delta", type=float)
-            p.add_argument("--epochs", type=int)
-            p.add_argument("--batch-size", type=int)
+            p.add_argument("--generator", help="dp-tvae, dp-ctgan, tvae or ctgan")
+            p.add_argument("--epsilon", type=float, help="target ε")
+            p.add_argument("--delta", type=float, help="δ (default: min(1e-5, 0.1/n))")
+            p.add_argument("--epochs", type=int, help="training epochs")
+            p.add_argument("--batch-size", type=int, help="expected batch size")
         else:
             p.add_argument("--quality", choices=("privacy", "balanced", "utility"), default="balanced")
         p.set_defaults(func=func)

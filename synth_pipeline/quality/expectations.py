@@ -146,6 +146,9 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX logs progress at INFO, one of its loggers with its own level: quiet them all.
+    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
+        logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     present = set(frame.columns)
     missing = tuple(n for n in schema.names if n not in present)
