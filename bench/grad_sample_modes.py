@@ -29,13 +29,14 @@ def main(epochs: int) -> dict:
     for name in ("dp-tvae", "tvae", "dp-ctgan", "ctgan"):
         modes = ["hooks", "ew", "functorch"] if name.startswith("dp-") else ["(none)"]
         for mode in modes:
-            training.GRAD_SAMPLE_MODE = mode if mode != "(none)" else "hooks"
             config = replace(recommend(DatasetFacts(len(train), 15)), generator=name, epochs=epochs)
             plan = plan_training(config, len(train), columns=schema.modelled_columns)
             columns, released = schema.modelled_columns, {}
             if plan.preprocessing:
                 columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing), seed=0)
             model = generator_class(name)(TableCodec.from_schema(columns))
+            if mode != "(none)":
+                model.grad_sample_mode = mode
             frequencies = {k: v["frequencies"] for k, v in released.items() if "frequencies" in v} or None
             start = time.perf_counter()
             try:

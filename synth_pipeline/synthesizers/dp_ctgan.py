@@ -120,6 +120,7 @@ class _Critic(nn.Module):
 class DPCTGAN:
     name = "dp-ctgan"
     is_dp = True
+    grad_sample_mode = "hooks"  # the generator step runs through the critic: expanded weights cannot
     dp_scope = ("the critic is trained with DP-SGD; the generator sees only the critic (post-processing); "
                 "condition frequencies are DP statistics")
 
@@ -188,7 +189,8 @@ class DPCTGAN:
         betas = (0.5, 0.9)
         critic_opt = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=betas)
         gen_opt = torch.optim.Adam(self.generator.parameters(), lr=self.generator_lr, betas=betas)
-        prepared = training.prepare(critic, critic_opt, data, config=config, plan=plan, private=self.is_dp)
+        prepared = training.prepare(critic, critic_opt, data, config=config, plan=plan, private=self.is_dp,
+                                    grad_sample_mode=self.grad_sample_mode)
         critic, critic_opt = prepared.module, prepared.optimizer
         # Public and fixed (never the real batch size): one real row moves the gradient sum by ≤ C.
         # At least 8, so the generator's BatchNorm has rows to normalise over.

@@ -23,9 +23,10 @@ from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
 
 log = logging.getLogger(__name__)
 
-# Opacus' per-sample gradient mode. "hooks" measured fastest on CPU for these MLPs
-# (BENCHMARKS.md); "ew" (expanded weights) and "functorch" are the alternatives.
-GRAD_SAMPLE_MODE = "hooks"
+# Opacus' per-sample gradient mode, set per generator (measured in BENCHMARKS.md): "ew"
+# (expanded weights) is fastest for DP-TVAE but cannot take an empty Poisson batch, nor
+# DP-CTGAN's generator step through the critic; "functorch" is no faster than "hooks".
+DEFAULT_GRAD_SAMPLE_MODE = "hooks"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class Prepared:
 
 
 def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: torch.Tensor, *,
-            config: SynthesisConfig, plan: TrainingPlan, private: bool) -> Prepared:
+            config: SynthesisConfig, plan: TrainingPlan, private: bool,
+            grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE) -> Prepared:
     generator = torch.Generator().manual_seed(config.seed)  # Poisson sampling / shuffling draws from it
     dataset = torch.utils.data.TensorDataset(data)
     if not private:
@@ -64,7 +66,7 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
     engine = PrivacyEngine(accountant=config.accountant, secure_mode=False)
     wrapped, dp_optimizer, dp_loader = engine.make_private(
         module=module, optimizer=optimizer, data_loader=loader, noise_multiplier=plan.noise_multiplier,
-        max_grad_norm=config.max_grad_norm, poisson_sampling=True, grad_sample_mode=GRAD_SAMPLE_MODE,
+        max_grad_norm=config.max_grad_norm, poisson_sampling=True, grad_sample_mode=grad_sample_mode,
     )
     if len(dp_loader) != plan.steps_per_epoch:
         raise RuntimeError(f"Opacus plans {len(dp_loader)} steps per epoch, the ledger {plan.steps_per_epoch}")
