@@ -120,7 +120,7 @@ class _Critic(nn.Module):
 class DPCTGAN:
     name = "dp-ctgan"
     is_dp = True
-    grad_sample_mode = "hooks"  # the generator step runs through the critic: expanded weights cannot
+    grad_sample_mode = "ghost"  # ghost clipping of the critic (BENCHMARKS.md); tests check the bound
     dp_scope = ("the critic is trained with DP-SGD; the generator sees only the critic (post-processing); "
                 "condition frequencies are DP statistics")
 
@@ -190,8 +190,8 @@ class DPCTGAN:
         critic_opt = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=betas)
         gen_opt = torch.optim.Adam(self.generator.parameters(), lr=self.generator_lr, betas=betas)
         prepared = training.prepare(critic, critic_opt, data, config=config, plan=plan, private=self.is_dp,
-                                    grad_sample_mode=self.grad_sample_mode)
-        critic, critic_opt = prepared.module, prepared.optimizer
+                                    grad_sample_mode=self.grad_sample_mode, criterion=nn.BCEWithLogitsLoss())
+        critic, critic_opt, bce = prepared.module, prepared.optimizer, prepared.criterion
         # Public and fixed (never the real batch size): one real row moves the gradient sum by ≤ C.
         # At least 8, so the generator's BatchNorm has rows to normalise over.
         n_fake = max(config.batch_size, 8)
@@ -213,7 +213,7 @@ class DPCTGAN:
             if self.is_dp:
                 logits = critic(torch.cat([real_in, fake_in], 0)).squeeze(1)
                 labels = torch.cat([torch.ones(len(batch)), torch.zeros(n_fake)]).to(device)
-                critic_loss = F.binary_cross_entropy_with_logits(logits, labels)
+                critic_loss = bce(logits, labels)
             else:
                 m = len(real_in) - len(real_in) % self.pac  # whole packs only
                 real_in, fake_in = real_in[:m], fake_in[:m]
@@ -233,7 +233,7 @@ class DPCTGAN:
             gen_loss.backward()
             gen_opt.step()
             _set_critic_trainable(critic, True)
-            return float(critic_loss.detach()) * max(len(batch), 1), len(batch)
+            return float(critic_loss.detach()) * len(batch), len(batch)
 
         summary = training.run(prepared, step, config=config, plan=plan, private=self.is_dp, name=self.name,
                                on_epoch=on_epoch, on_dp_start=on_dp_start)

@@ -23,9 +23,10 @@ from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
 
 log = logging.getLogger(__name__)
 
-# Opacus' per-sample gradient mode, set per generator (measured in BENCHMARKS.md): "ew"
-# (expanded weights) is fastest for DP-TVAE but cannot take an empty Poisson batch, nor
-# DP-CTGAN's generator step through the critic; "functorch" is no faster than "hooks".
+# Opacus' per-sample gradient mode, set per generator (measured in BENCHMARKS.md): "ghost"
+# (ghost clipping: per-sample norms without per-sample gradients) is fastest for DP-TVAE;
+# "ew" (expanded weights) cannot take an empty Poisson batch nor DP-CTGAN's generator step
+# through the critic; "functorch" is no faster than "hooks".
 DEFAULT_GRAD_SAMPLE_MODE = "hooks"
 
 
@@ -45,17 +46,19 @@ class Prepared:
     optimizer: torch.optim.Optimizer
     loader: torch.utils.data.DataLoader
     engine: object | None  # opacus.PrivacyEngine when private
+    criterion: object | None = None  # ghost clipping: the loss goes through Opacus' wrapper
 
 
 def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: torch.Tensor, *,
             config: SynthesisConfig, plan: TrainingPlan, private: bool,
-            grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE) -> Prepared:
+            grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None) -> Prepared:
+    """``criterion`` (per-row loss with a ``reduction`` attribute) is needed for "ghost"."""
     generator = torch.Generator().manual_seed(config.seed)  # Poisson sampling / shuffling draws from it
     dataset = torch.utils.data.TensorDataset(data)
     if not private:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
                                              generator=generator)
-        return Prepared(module, optimizer, loader, None)
+        return Prepared(module, optimizer, loader, None, criterion)
     from opacus import PrivacyEngine
 
     # Opacus warns that secure RNG is off (the model card states it) and torch that the
@@ -64,13 +67,18 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
     loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, generator=generator)
     engine = PrivacyEngine(accountant=config.accountant, secure_mode=False)
-    wrapped, dp_optimizer, dp_loader = engine.make_private(
+    extra = {"criterion": criterion} if grad_sample_mode == "ghost" else {}
+    made = engine.make_private(
         module=module, optimizer=optimizer, data_loader=loader, noise_multiplier=plan.noise_multiplier,
-        max_grad_norm=config.max_grad_norm, poisson_sampling=True, grad_sample_mode=grad_sample_mode,
+        max_grad_norm=config.max_grad_norm, poisson_sampling=True, grad_sample_mode=grad_sample_mode, **extra,
     )
+    if grad_sample_mode == "ghost":
+        wrapped, dp_optimizer, criterion, dp_loader = made
+    else:
+        wrapped, dp_optimizer, dp_loader = made
     if len(dp_loader) != plan.steps_per_epoch:
         raise RuntimeError(f"Opacus plans {len(dp_loader)} steps per epoch, the ledger {plan.steps_per_epoch}")
-    return Prepared(wrapped, dp_optimizer, dp_loader, engine)
+    return Prepared(wrapped, dp_optimizer, dp_loader, engine, criterion)
 
 
 def epsilon_after(plan: TrainingPlan, steps: int, accountant: str, private: bool) -> float:

@@ -12,72 +12,85 @@ from synth_pipeline.synthesizers.transforms import TableCodec
 GENERATORS = ["dp-tvae", "tvae", "dp-ctgan", "ctgan"]
 
 
-def _dp_critic(width: int, clip: float):
-    """A DP-wrapped CTGAN critic with no noise and no dropout, to read clipped gradient sums."""
-    import warnings
-
-    from opacus import PrivacyEngine
-
+def _dp_critic(width: int, clip: float, mode: str):
+    """The DP-CTGAN critic through the training path, with no noise and no dropout."""
+    from synth_pipeline.privacy.config import TrainingPlan
+    from synth_pipeline.synthesizers import training
     from synth_pipeline.synthesizers.dp_ctgan import _Critic
 
-    warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     critic = _Critic(width, 16, pac=1)
     for layer in critic.net:
         if isinstance(layer, torch.nn.Dropout):
             layer.p = 0.0
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(20, width)), batch_size=5)
-    model, optimizer, _ = PrivacyEngine().make_private(
-        module=critic, optimizer=torch.optim.SGD(critic.parameters(), lr=0.1), data_loader=loader,
-        noise_multiplier=0.0, max_grad_norm=clip)
-    return model, optimizer
+    config = SynthesisConfig(batch_size=5, max_grad_norm=clip)
+    plan = TrainingPlan(sample_rate=0.25, steps_per_epoch=4, steps=4, delta=1e-5, noise_multiplier=0.0)
+    prepared = training.prepare(critic, torch.optim.SGD(critic.parameters(), lr=0.1), torch.zeros(20, width),
+                                config=config, plan=plan, private=True, grad_sample_mode=mode,
+                                criterion=torch.nn.BCEWithLogitsLoss())
+    return prepared, mode
 
 
-def _clipped_sum(model, optimizer, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    optimizer.zero_grad(set_to_none=True)
-    logits = model(torch.cat([real, fake])).squeeze(1)
+def _clipped_sum(prepared_mode, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    prepared, mode = prepared_mode
+    prepared.optimizer.zero_grad(set_to_none=True)
+    logits = prepared.module(torch.cat([real, fake])).squeeze(1)
     labels = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))])
-    torch.nn.functional.binary_cross_entropy_with_logits(logits, labels).backward()
-    optimizer.clip_and_accumulate()
-    return torch.cat([p.summed_grad.flatten() for p in model.parameters()])
+    criterion = prepared.criterion or torch.nn.BCEWithLogitsLoss()
+    criterion(logits, labels).backward()
+    if mode == "hooks":
+        prepared.optimizer.clip_and_accumulate()
+        return torch.cat([p.summed_grad.flatten() for p in prepared.module.parameters()])
+    return torch.cat([p.grad.flatten() for p in prepared.module.parameters()])
 
 
-def test_one_real_row_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm():
+@pytest.mark.parametrize("mode", ["ghost", "hooks"])
+def test_one_real_row_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm(mode):
     clip, width = 0.5, 6
-    model, optimizer = _dp_critic(width, clip)
+    critic = _dp_critic(width, clip, mode)
     gen = torch.Generator().manual_seed(1)
     real = torch.randn(8, width, generator=gen) * 50  # large inputs: every gradient gets clipped
     fake = torch.randn(8, width, generator=gen) * 50
-    with_row = _clipped_sum(model, optimizer, real, fake)
-    without_row = _clipped_sum(model, optimizer, real[1:], fake)
+    with_row = _clipped_sum(critic, real, fake)
+    without_row = _clipped_sum(critic, real[1:], fake)
     difference = (with_row - without_row).norm().item()
     assert 0 < difference <= clip * (1 + 1e-5)
     # and the bound is tight enough to mean something: without clipping it would be far larger
     assert difference > clip * 0.5
 
 
-def test_dp_tvae_clips_each_row_to_the_bound(schema):
-    """A single-row batch: the summed clipped gradient of the whole VAE has norm ≤ C."""
-    import warnings
+@pytest.mark.parametrize("mode", ["ghost", "hooks"])
+def test_dp_tvae_clips_each_row_to_the_bound(schema, mode):
+    """The training path itself (ghost clipping by default): with no noise, one row's
+    gradient has norm ≤ C, and two rows' at most 2C."""
+    from synth_pipeline.privacy.config import TrainingPlan
+    from synth_pipeline.synthesizers import training
+    from synth_pipeline.synthesizers.dp_tvae import DPTVAE, _ELBOCriterion
 
-    from opacus import PrivacyEngine
-
-    from synth_pipeline.synthesizers.dp_tvae import _VAE, _per_row_loss
-
-    warnings.filterwarnings("ignore")
     codec = TableCodec.from_schema(schema.modelled_columns)
-    vae = _VAE(codec.width, 16, 4)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(10, codec.width)), batch_size=2)
-    model, optimizer, _ = PrivacyEngine().make_private(
-        module=vae, optimizer=torch.optim.SGD(vae.parameters(), lr=0.1), data_loader=loader,
-        noise_multiplier=0.0, max_grad_norm=0.25)
-    row = torch.zeros(1, codec.width)
-    row[0, ::7] = 1.0
-    out, mu, logvar = model(row)
-    _per_row_loss(codec, row, out, mu, logvar).mean().backward()
-    optimizer.clip_and_accumulate()
-    total = torch.cat([p.summed_grad.flatten() for p in model.parameters()]).norm().item()
-    assert 0 < total <= 0.25 * (1 + 1e-5)
+    model = DPTVAE(codec, hidden=16, latent=4)
+    config = SynthesisConfig(batch_size=2, max_grad_norm=0.25)
+    plan = TrainingPlan(sample_rate=0.2, steps_per_epoch=5, steps=5, delta=1e-5, noise_multiplier=0.0)
+    prepared = training.prepare(model.model, torch.optim.SGD(model.model.parameters(), lr=0.1),
+                                torch.zeros(10, codec.width), config=config, plan=plan, private=True,
+                                grad_sample_mode=mode, criterion=_ELBOCriterion(model))
+    criterion = prepared.criterion or _ELBOCriterion(model)
+    rows = torch.zeros(2, codec.width)
+    rows[0, ::7] = 1.0
+    rows[1, ::5] = 1.0
+
+    def clipped_norm(batch):
+        prepared.optimizer.zero_grad(set_to_none=True)
+        criterion(prepared.module(batch), batch).backward()
+        if mode == "hooks":
+            prepared.optimizer.clip_and_accumulate()
+            grads = [p.summed_grad for p in prepared.module.parameters()]
+        else:
+            grads = [p.grad for p in prepared.module.parameters()]
+        return torch.cat([g.flatten() for g in grads]).norm().item()
+
+    assert 0.2 < clipped_norm(rows[:1]) <= 0.25 * (1 + 1e-5)
+    assert clipped_norm(rows) <= 0.5 * (1 + 1e-5)
 
 
 @pytest.fixture(scope="module")
