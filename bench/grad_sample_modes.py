@@ -27,7 +27,7 @@ def main(epochs: int) -> dict:
     train, _ = split_holdout(read_drop(ROOT / "data/sample/adult_sample.csv", schema), holdout_fraction=0.2, seed=0)
     rows = []
     for name in ("dp-tvae", "tvae", "dp-ctgan", "ctgan"):
-        modes = ["hooks", "ew", "functorch"] if name.startswith("dp-") else ["(none)"]
+        modes = ["ghost", "hooks", "ew", "functorch"] if name.startswith("dp-") else ["(none)"]
         for mode in modes:
             config = replace(recommend(DatasetFacts(len(train), 15)), generator=name, epochs=epochs)
             plan = plan_training(config, len(train), columns=schema.modelled_columns)
