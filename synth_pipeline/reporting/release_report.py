@@ -126,7 +126,9 @@ def render_markdown(report: dict) -> str:
         f"- TSTR AUC {_fmt(tstr.get('tstr_auc'))} vs TRTR AUC {_fmt(tstr.get('trtr_auc'))} "
         f"(ratio {_fmt(tstr.get('auc_ratio'))}; {tstr.get('model', '')} on label `{tstr.get('label')}`)",
         f"- DCR share {_fmt(dcr.get('dcr_share'))} (0.5 means synthetic rows are no closer to training rows than "
-        f"to holdout rows); exact copies {_fmt(dcr.get('exact_match_share'))}; NNDR median {_fmt(dcr.get('nndr_median'))}",
+        f"to holdout rows); DCR ratio {_fmt(dcr.get('dcr_ratio'))} (synthetic over holdout distance to training "
+        f"rows: 1 is no closer than fresh data); exact copies {_fmt(dcr.get('exact_match_share'))}; "
+        f"NNDR median {_fmt(dcr.get('nndr_median'))}",
         "",
         "## Release gates",
         "",
