@@ -20,7 +20,7 @@ def main(epochs: int) -> dict:
     from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
     from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
     from synth_pipeline.schema import load_schema
-    from synth_pipeline.synthesizers import generator_class, training
+    from synth_pipeline.synthesizers import generator_class
     from synth_pipeline.synthesizers.transforms import TableCodec
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")

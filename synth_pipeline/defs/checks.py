@@ -9,7 +9,6 @@ import pandas as pd
 
 from synth_pipeline.defs.assets import audit_metrics, compliance_report, dp_config, pii_scan, raw_dataset
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
-from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline.pii import pii_problems
 from synth_pipeline.pipeline import ledger_request
 from synth_pipeline.privacy.config import NON_PRIVATE_GENERATORS, SynthesisConfig, TrainingPlan

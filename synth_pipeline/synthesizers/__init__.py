@@ -22,10 +22,6 @@ def generator_class(name: str):
 
 def load_generator(directory):
     """Load a saved generator from its state dict and JSON metadata (no pickles)."""
-    import json
-    from pathlib import Path
+    from synth_pipeline.synthesizers.persistence import read_meta
 
-    from synth_pipeline.synthesizers.dp_tvae import META_FILE
-
-    meta = json.loads((Path(directory) / META_FILE).read_text(encoding="utf-8"))
-    return generator_class(meta["generator"]).load(directory)
+    return generator_class(read_meta(directory)["generator"]).load(directory)

@@ -23,7 +23,6 @@ critic. Done right where peers break (DESIGN.md):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -34,9 +33,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
-from synth_pipeline.synthesizers import training
+from synth_pipeline.synthesizers import persistence, training
 from synth_pipeline.synthesizers.device import training_device
-from synth_pipeline.synthesizers.dp_tvae import META_FILE, STATE_FILE, _version
 from synth_pipeline.synthesizers.training import EpochReport
 from synth_pipeline.synthesizers.transforms import OTHER, TableCodec
 
@@ -258,12 +256,9 @@ class DPCTGAN:
             parts.append(self.codec.decode(raw, raw, rng))
         return pd.concat(parts, ignore_index=True)
 
-    # -- persistence ----------------------------------------------------------------------
+    # -- persistence -----------------------------------------------------------------------
     def save(self, directory: str | Path, *, metadata: dict) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.generator.state_dict(), directory / STATE_FILE)
-        meta = {
+        return persistence.save(directory, self.generator, {
             "generator": self.name,
             "is_dp": self.is_dp,
             "architecture": {"noise": self.noise, "hidden": self.hidden, "critic_hidden": self.critic_hidden,
@@ -272,23 +267,18 @@ class DPCTGAN:
             "codec": self.codec.to_dict(),
             "condition_frequencies": self.frequencies,
             "training": self.training_summary,
-            "versions": {"torch": torch.__version__, "opacus": _version("opacus")},
             **metadata,
-        }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        return directory
+        })
 
     @classmethod
     def load(cls, directory: str | Path) -> "DPCTGAN":
-        directory = Path(directory)
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        meta = persistence.read_meta(directory)
         arch = meta["architecture"]
         obj = cls(TableCodec.from_dict(meta["codec"]), noise=arch["noise"], hidden=arch["hidden"],
                   critic_hidden=arch["critic_hidden"], pac=None if cls.is_dp else arch["pac"])
         obj.frequencies = meta["condition_frequencies"]
         obj.conditions = Conditions(obj.codec, obj.frequencies)
-        obj.generator.load_state_dict(torch.load(directory / STATE_FILE, weights_only=True, map_location="cpu"))
-        obj.generator.eval()
+        persistence.load_state(directory, obj.generator)
         obj.training_summary = meta.get("training", {})
         return obj
 

@@ -11,7 +11,6 @@ The decoder alone, with Gaussian latent draws, produces synthetic rows: post-pro
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Callable
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
-from synth_pipeline.synthesizers import training
+from synth_pipeline.synthesizers import persistence, training
 from synth_pipeline.synthesizers.device import training_device
 from synth_pipeline.synthesizers.training import EpochReport
 from synth_pipeline.synthesizers.transforms import TableCodec
@@ -30,8 +29,6 @@ from synth_pipeline.synthesizers.transforms import TableCodec
 log = logging.getLogger(__name__)
 
 NUMERIC_SIGMA = 0.1  # fixed decoder scale of numeric outputs (a learned one is not per-sample clippable)
-STATE_FILE = "model.pt"
-META_FILE = "model.json"
 
 
 class _VAE(nn.Module):
@@ -152,41 +149,27 @@ class DPTVAE:
             parts.append(self.codec.decode(numeric, out, rng))
         return pd.concat(parts, ignore_index=True)
 
-    # -- persistence: state dict + JSON, no pickles --------------------------------------
+    # -- persistence: state dict + JSON, no pickles --------------------------------
     def save(self, directory: str | Path, *, metadata: dict) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        torch.save(self.model.state_dict(), directory / STATE_FILE)
-        meta = {
+        return persistence.save(directory, self.model, {
             "generator": self.name,
             "is_dp": self.is_dp,
             "architecture": {"hidden": self.hidden, "latent": self.latent, "kl_weight": self.kl_weight,
                              "width": self.codec.width},
             "codec": self.codec.to_dict(),
             "training": self.training_summary,
-            "versions": {"torch": torch.__version__, "opacus": _version("opacus")},
             **metadata,
-        }
-        (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-        return directory
+        })
 
     @classmethod
     def load(cls, directory: str | Path) -> "DPTVAE":
-        directory = Path(directory)
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        meta = persistence.read_meta(directory)
         arch = meta["architecture"]
         obj = cls(TableCodec.from_dict(meta["codec"]), hidden=arch["hidden"], latent=arch["latent"],
                   kl_weight=arch.get("kl_weight", 1.0))
-        obj.model.load_state_dict(torch.load(directory / STATE_FILE, weights_only=True, map_location="cpu"))
-        obj.model.eval()
+        persistence.load_state(directory, obj.model)
         obj.training_summary = meta.get("training", {})
         return obj
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
 
 
 class TVAE(DPTVAE):
