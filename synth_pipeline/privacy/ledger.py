@@ -156,6 +156,8 @@ def dp_event_for(mechanism: str, params: dict):
         return dpa.GaussianDpEvent(float(params["noise_multiplier"]))
     if mechanism == "laplace":
         return dpa.LaplaceDpEvent(float(params["scale"]) / float(params["sensitivity"]))
+    if mechanism == "zcdp":  # marginal-based methods keep their budget in ρ (MST, AIM)
+        return dpa.ZCDpEvent(float(params["rho"]))
     raise ValueError(f"no accounting rule for mechanism {mechanism!r}")
 
 

@@ -375,3 +375,17 @@ def test_a_held_lock_gives_a_bounded_wait_and_a_clear_error_and_writes_nothing(t
     assert ledger.history() == []
     ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
     assert len(ledger.history()) == 1
+
+
+def test_zcdp_events_compose_with_dp_sgd_under_rdp(tmp_path):
+    import math
+
+    from synth_pipeline.privacy.ledger import PrivacyLedger
+
+    ledger = PrivacyLedger(tmp_path / "l.duckdb")
+    ledger.set_budget("d", epsilon=10, delta=1e-6)
+    ledger.reserve(dataset="d", run_key="mst", mechanism="zcdp", params={"rho": 0.1}, epsilon=3.0, delta=1e-6)
+    spend = ledger.spend("d")
+    # ρ-zCDP gives ε ≤ ρ + 2√(ρ ln(1/δ)); the RDP conversion is tighter than that bound.
+    assert spend.tight_epsilon < 0.1 + 2 * math.sqrt(0.1 * math.log(1e6))
+    assert spend.tight_epsilon == pytest.approx(2.143, abs=0.01)
