@@ -59,7 +59,6 @@ def cmd_synthesize(args) -> int:
     from synth_pipeline import pipeline
     from synth_pipeline.data_io import read_drop, split_holdout
     from synth_pipeline.pii import pii_problems, scan
-    from synth_pipeline.privacy.config import SynthesisConfig
     from synth_pipeline.privacy.ledger import PrivacyLedger
     from synth_pipeline.profiling import profile_dataset
     from synth_pipeline.quality.expectations import validate_raw
@@ -75,13 +74,11 @@ def cmd_synthesize(args) -> int:
     if pii_problems(pii):
         raise UsageError("; ".join(pii_problems(pii)))
     profile = profile_dataset(frame, schema)
-    requested = SynthesisConfig(generator=args.generator, epsilon=args.epsilon, delta=args.delta,
-                                seed=args.seed, synthetic_rows=args.rows,
-                                **{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size)) if v})
-    validation = pipeline.validate_config(requested, profile, schema)
+    config, validation = pipeline.resolve_config(
+        profile, schema, generator=args.generator, epsilon=args.epsilon, delta=args.delta, seed=args.seed,
+        synthetic_rows=args.rows, epochs=args.epochs, batch_size=args.batch_size)
     if not validation.is_valid:
         raise UsageError("invalid config: " + "; ".join(validation.errors))
-    config = pipeline.effective_config(requested, validation)
     train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction, seed=config.seed)
     ledger = PrivacyLedger(args.ledger, default_budget_epsilon=args.budget_epsilon,
                            default_budget_delta=args.budget_delta)

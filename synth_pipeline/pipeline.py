@@ -16,7 +16,8 @@ from typing import Callable
 import pandas as pd
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
-from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, ValidationResult, plan_training, validate
+from synth_pipeline.privacy.config import (
+    QUALITIES, SynthesisConfig, TrainingPlan, ValidationResult, plan_training, recommend, validate)
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
 from synth_pipeline.profiling import dataset_facts
@@ -42,6 +43,19 @@ def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema)
         result.is_valid = False
         result.plan = None
     return result
+
+
+def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanced",
+                   **fields) -> tuple[SynthesisConfig, ValidationResult]:
+    """The user's fields (None: not given) over the recommendation for this data size,
+    validated, with δ filled in. Public facts only (profile: schema and n)."""
+    fraction = fields.get("holdout_fraction") or 0.2
+    facts = dataset_facts(profile, holdout_fraction=min(max(fraction, 0.01), 0.49))  # validate() reports it
+    base = recommend(facts, quality=quality) if quality in QUALITIES else SynthesisConfig()
+    given = {k: v for k, v in fields.items() if v is not None}
+    requested = SynthesisConfig.from_dict({**base.as_dict(), "delta": None, **given})
+    validation = validate_config(requested, profile, schema)
+    return effective_config(requested, validation), validation
 
 
 def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:

@@ -11,7 +11,7 @@ from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline.pii import scan
-from synth_pipeline.privacy.config import SynthesisConfig, recommend
+from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.preprocessing import schema_with_statistics
 from synth_pipeline.profiling import dataset_facts, profile_dataset
 from synth_pipeline.reporting.release_report import build_report, write_report
@@ -77,18 +77,9 @@ def pii_scan(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, datas
 def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dataset_profile: dict,
               pii_scan: dict, files: ProjectFiles) -> dict:
     """The validated training configuration (public facts only): errors, warnings, recommendation."""
-    facts = dataset_facts(dataset_profile, holdout_fraction=min(max(config.holdout_fraction, 0.01), 0.49))
-    base = recommend(facts, quality=config.quality) if config.quality in ("privacy", "balanced", "utility") \
-        else SynthesisConfig()
-    requested = SynthesisConfig(
-        generator=config.generator, epsilon=config.epsilon, delta=config.delta,
-        epochs=config.epochs if config.epochs is not None else base.epochs,
-        batch_size=config.batch_size if config.batch_size is not None else base.batch_size,
-        max_grad_norm=config.max_grad_norm, learning_rate=config.learning_rate,
-        synthetic_rows=config.synthetic_rows, seed=config.seed, holdout_fraction=config.holdout_fraction,
-    )
-    validation = pipeline.validate_config(requested, dataset_profile, files.schema())
-    effective = pipeline.effective_config(requested, validation)
+    fields = config.model_dump()
+    quality = fields.pop("quality")
+    effective, validation = pipeline.resolve_config(dataset_profile, files.schema(), quality=quality, **fields)
     context.add_output_metadata({"is_valid": validation.is_valid, "errors": len(validation.errors),
                                  "warnings": len(validation.warnings), "epsilon": effective.epsilon,
                                  "generator": effective.generator})

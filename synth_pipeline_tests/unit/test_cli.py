@@ -110,3 +110,20 @@ def test_ledger_commands_set_show_history_export(tmp_path, capsys):
                            "--json")
         assert code == 0 and json.loads(out)["exported"] == 1
         assert "dp-sgd" in target.read_text()
+
+
+def test_synthesize_without_epochs_takes_the_recommended_schedule(tmp_path, small_drop, capsys, monkeypatch):
+    """The CLI and the dp_config asset resolve a config the same way (pipeline.resolve_config)."""
+    from synth_pipeline import pipeline
+    from synth_pipeline.data_io import read_drop
+    from synth_pipeline.privacy.config import recommend
+    from synth_pipeline.profiling import dataset_facts, profile_dataset
+    from synth_pipeline.schema import load_schema
+
+    schema = load_schema(SCHEMA)
+    profile = profile_dataset(read_drop(small_drop, schema), schema)
+    config, validation = pipeline.resolve_config(profile, schema, epsilon=2.0, epochs=None, batch_size=None)
+    expected = recommend(dataset_facts(profile, holdout_fraction=0.2))
+    assert validation.is_valid
+    assert (config.epochs, config.batch_size, config.epsilon) == (expected.epochs, expected.batch_size, 2.0)
+    assert config.delta == validation.plan["delta"]
