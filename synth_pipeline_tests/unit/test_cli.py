@@ -112,7 +112,7 @@ def test_ledger_commands_set_show_history_export(tmp_path, capsys):
         assert "dp-sgd" in target.read_text()
 
 
-def test_synthesize_without_epochs_takes_the_recommended_schedule(tmp_path, small_drop, capsys, monkeypatch):
+def test_synthesize_without_epochs_takes_the_recommended_schedule(small_drop):
     """The CLI and the dp_config asset resolve a config the same way (pipeline.resolve_config)."""
     from synth_pipeline import pipeline
     from synth_pipeline.data_io import read_drop
