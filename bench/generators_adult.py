@@ -25,10 +25,8 @@ def one(generator: str, epsilon: float | None, queue) -> None:
     from synth_pipeline.evaluation.fidelity import quality
     from synth_pipeline.evaluation.utility import tstr
     from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
-    from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+    from synth_pipeline.pipeline import fit_generator
     from synth_pipeline.schema import load_schema
-    from synth_pipeline.synthesizers import generator_class
-    from synth_pipeline.synthesizers.transforms import TableCodec
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
@@ -38,12 +36,7 @@ def one(generator: str, epsilon: float | None, queue) -> None:
     config = replace(config, generator=generator, epsilon=epsilon or config.epsilon)
     plan = plan_training(config, len(train), columns=columns)
     start = time.perf_counter()
-    released = {}
-    if plan.preprocessing:
-        columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing), seed=0)
-    model = generator_class(generator)(TableCodec.from_schema(columns))
-    frequencies = {k: v["frequencies"] for k, v in released.items() if "frequencies" in v} or None
-    model.fit(train[[c.name for c in columns]], config=config, plan=plan, frequencies=frequencies)
+    model, _ = fit_generator(train, columns, config, plan)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     model.sample(100_000, seed=1)

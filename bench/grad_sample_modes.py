@@ -18,10 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(epochs: int) -> dict:
     from synth_pipeline.data_io import read_drop, split_holdout
     from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
-    from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+    from synth_pipeline.pipeline import fit_generator
     from synth_pipeline.schema import load_schema
     from synth_pipeline.synthesizers import generator_class
-    from synth_pipeline.synthesizers.transforms import TableCodec
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     train, _ = split_holdout(read_drop(ROOT / "data/sample/adult_sample.csv", schema), holdout_fraction=0.2, seed=0)
@@ -31,20 +30,19 @@ def main(epochs: int) -> dict:
         for mode in modes:
             config = replace(recommend(DatasetFacts(len(train), 15)), generator=name, epochs=epochs)
             plan = plan_training(config, len(train), columns=schema.modelled_columns)
-            columns, released = schema.modelled_columns, {}
-            if plan.preprocessing:
-                columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing), seed=0)
-            model = generator_class(name)(TableCodec.from_schema(columns))
+            model_class = generator_class(name)
+            default_mode = model_class.grad_sample_mode
             if mode != "(none)":
-                model.grad_sample_mode = mode
-            frequencies = {k: v["frequencies"] for k, v in released.items() if "frequencies" in v} or None
+                model_class.grad_sample_mode = mode
             start = time.perf_counter()
             try:
-                model.fit(train[[c.name for c in columns]], config=config, plan=plan, frequencies=frequencies)
+                fit_generator(train, schema.modelled_columns, config, plan)
                 seconds = (time.perf_counter() - start) / epochs
                 rows.append({"generator": name, "mode": mode, "seconds_per_epoch": round(seconds, 2)})
             except Exception as exc:  # a mode Opacus cannot apply to this model
                 rows.append({"generator": name, "mode": mode, "error": f"{type(exc).__name__}: {exc}"[:160]})
+            finally:
+                model_class.grad_sample_mode = default_mode
             print(json.dumps(rows[-1]), flush=True)
     return {"machine": f"{platform.machine()}, CPU", "date": time.strftime("%Y-%m-%d"), "results": rows}
 

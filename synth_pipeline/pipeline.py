@@ -17,7 +17,7 @@ import pandas as pd
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
 from synth_pipeline.privacy.config import (
-    QUALITIES, SynthesisConfig, TrainingPlan, ValidationResult, plan_training, recommend, validate)
+    QUALITIES, DatasetFacts, SynthesisConfig, TrainingPlan, ValidationResult, plan_training, recommend, validate)
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
 from synth_pipeline.profiling import dataset_facts
@@ -34,10 +34,16 @@ def safe_name(key: str) -> str:
     return cleaned or "partition"
 
 
+def _training_facts(profile: dict, holdout_fraction) -> DatasetFacts:
+    """Facts of the training split; an out-of-range fraction falls back to 0.2 here, and
+    ``validate`` reports it as an error."""
+    valid = isinstance(holdout_fraction, (int, float)) and 0 < holdout_fraction < 0.5
+    return dataset_facts(profile, holdout_fraction=holdout_fraction if valid else 0.2)
+
+
 def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
     """Public facts only (profile: schema and n). Unmodellable columns are errors."""
-    fraction = config.holdout_fraction if 0 < config.holdout_fraction < 0.5 else 0.2  # validate() reports it
-    result = validate(config, dataset_facts(profile, holdout_fraction=fraction), columns=schema.modelled_columns)
+    result = validate(config, _training_facts(profile, config.holdout_fraction), columns=schema.modelled_columns)
     if profile["unmodellable"]:
         result.errors.extend(profile["unmodellable"])
         result.is_valid = False
@@ -49,8 +55,7 @@ def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanc
                    **fields) -> tuple[SynthesisConfig, ValidationResult]:
     """The user's fields (None: not given) over the recommendation for this data size,
     validated, with δ filled in. Public facts only (profile: schema and n)."""
-    fraction = fields.get("holdout_fraction") or 0.2
-    facts = dataset_facts(profile, holdout_fraction=min(max(fraction, 0.01), 0.49))  # validate() reports it
+    facts = _training_facts(profile, fields.get("holdout_fraction", 0.2))
     base = recommend(facts, quality=quality) if quality in QUALITIES else SynthesisConfig()
     given = {k: v for k, v in fields.items() if v is not None}
     requested = SynthesisConfig.from_dict({**base.as_dict(), "delta": None, **given})
@@ -93,8 +98,8 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
                    "ledger_event_id": None}
-        return _fit_and_save(model_class, train, columns, {}, schema, config, plan, privacy, model_dir,
-                             partition_key, on_epoch, None)
+        model, released = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
+        return _save(model, released, schema, config, plan, privacy, model_dir, partition_key)
 
     request = ledger_request(config, plan)
     reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
@@ -124,25 +129,35 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         "preprocessing": plan.preprocessing,
     }
     try:
-        released = {}
-        if plan.preprocessing:
-            mark_started()  # the DP statistics are DP output
-            columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing),
-                                                   seed=config.seed)
-        return _fit_and_save(model_class, train, columns, released, schema, config, plan, privacy, model_dir,
-                             partition_key, on_epoch, None if dp_started else mark_started)
+        model, released = fit_generator(train, columns, config, plan, on_epoch=on_epoch, on_dp_start=mark_started)
+        return _save(model, released, schema, config, plan, privacy, model_dir, partition_key)
     except BaseException:
         if not dp_started:
             ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
         raise
 
 
-def _fit_and_save(model_class, train, columns, released, schema, config, plan, privacy, model_dir, partition_key,
-                  on_epoch, on_dp_start) -> dict:
+def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, plan: TrainingPlan, *,
+                  on_epoch: Callable | None = None, on_dp_start: Callable | None = None) -> tuple:
+    """DP for the DP generators: releases the DP statistics the plan asks for, then fits to
+    the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
+    noisy step). Charges nothing itself: ``train_release`` reserves first; benchmarks and
+    tests call this directly. Returns (model, released DP statistics)."""
+    released = {}
+    if plan.preprocessing:
+        if on_dp_start is not None:
+            on_dp_start()  # the DP statistics are DP output
+            on_dp_start = None
+        columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing),
+                                               seed=config.seed)
     frequencies = {name: stats["frequencies"] for name, stats in released.items() if "frequencies" in stats}
-    model = model_class(TableCodec.from_schema(columns))
+    model = generator_class(config.generator)(TableCodec.from_schema(columns))
     model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
               on_dp_start=on_dp_start, frequencies=frequencies or None)
+    return model, released
+
+
+def _save(model, released, schema, config, plan, privacy, model_dir, partition_key) -> dict:
     privacy = {**privacy, "opacus_epsilon_dp_sgd_only": model.training_summary.get("opacus_epsilon_dp_sgd_only")}
     path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
                                            "config": config.as_dict(), "partition": partition_key,

@@ -65,8 +65,9 @@ def budget_available(dp_config: dict, files: ProjectFiles, ledger: LedgerResourc
                                    "the dp_guarantee gate keeps its output from release")
     request = ledger_request(config, TrainingPlan(**validation["plan"]))
     dataset = files.schema().dataset
-    refusal = ledger.ledger().check(dataset=dataset, **request)
-    spend = ledger.ledger().spend(dataset)
+    privacy_ledger = ledger.ledger()
+    refusal = privacy_ledger.check(dataset=dataset, **request)
+    spend = privacy_ledger.spend(dataset)
     return dg.AssetCheckResult(
         passed=refusal is None,
         metadata={"requested_epsilon": request["epsilon"], "spent_epsilon": spend.spent_epsilon,

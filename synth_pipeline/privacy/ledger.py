@@ -374,14 +374,19 @@ class PrivacyLedger:
             return f"refused: the run's δ is larger than the budget's δ. {state}"
         return None
 
+    def _refusal_for(self, con, budget: Budget, mechanism: str, params: dict, epsilon: float,
+                     delta: float) -> str | None:
+        """The refusal message for adding this spend to the budget's active events, or None."""
+        active = self._active(con, budget.dataset, budget.window_days)
+        new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
+        return self._refusal(budget, self._spend(budget.dataset, budget, active),
+                             self._spend(budget.dataset, budget, active + [new]), epsilon, delta)
+
     def check(self, *, dataset: str, mechanism: str, params: dict, epsilon: float, delta: float) -> str | None:
         """Would this spend fit? Returns the refusal message, or None when it fits. Writes nothing."""
         with self._transaction() as con:
             budget = self._budget_or_default(con, dataset, persist=False)
-            active = self._active(con, dataset, budget.window_days)
-            new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
-            return self._refusal(budget, self._spend(dataset, budget, active),
-                                 self._spend(dataset, budget, active + [new]), epsilon, delta)
+            return self._refusal_for(con, budget, mechanism, params, epsilon, delta)
 
     def reserve(self, *, dataset: str, run_key: str, mechanism: str, params: dict, epsilon: float,
                 delta: float, partition_key: str | None = None,
@@ -404,10 +409,7 @@ class PrivacyLedger:
                         "use a new run key for a new plan")
                 return Reservation(existing[0], dataset, run_key, existing[1], existing[2], existing[3], reused=True)
             budget = self._budget_or_default(con, dataset)
-            active = self._active(con, dataset, budget.window_days)
-            new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
-            refusal = self._refusal(budget, self._spend(dataset, budget, active),
-                                    self._spend(dataset, budget, active + [new]), epsilon, delta)
+            refusal = self._refusal_for(con, budget, mechanism, params, epsilon, delta)
             if refusal:
                 raise BudgetExceededError(refusal)
             event_id = uuid.uuid4().hex

@@ -167,15 +167,10 @@ def test_plans_never_exceed_the_target_for_any_dp_generator(schema):
 def test_empty_poisson_batches_still_take_their_noisy_step(name, tiny_train, schema):
     """Batch size 1 on 120 rows: about a third of the Poisson batches are empty, and every one
     of them must still be a step (the accountant priced every step)."""
-    from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+    from synth_pipeline.pipeline import fit_generator
 
     train = tiny_train.head(120)
     config = SynthesisConfig(generator=name, epsilon=10.0, epochs=1, batch_size=1, delta=1e-4)
     plan = plan_training(config, len(train), columns=schema.modelled_columns)
-    columns, released = schema.modelled_columns, {}
-    if plan.preprocessing:
-        columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing), seed=0)
-    model = generator_class(name)(TableCodec.from_schema(columns))
-    frequencies = {k: v["frequencies"] for k, v in released.items() if "frequencies" in v} or None
-    model.fit(train[[c.name for c in columns]], config=config, plan=plan, frequencies=frequencies)
+    model, _ = fit_generator(train, schema.modelled_columns, config, plan)
     assert model.training_summary["steps"] == plan.steps == 120
