@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import json
 import logging
@@ -22,6 +23,9 @@ from pathlib import Path
 log = logging.getLogger("synth_pipeline")
 
 SAMPLE_DROP = "data/sample/adult_sample.csv"
+# Modules with a ``register(subparsers)`` function adding their own commands; each takes the
+# helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
+COMMAND_MODULES: tuple[str, ...] = ()
 DEMO_PARTITION = "adult_sample.csv"
 
 
@@ -52,6 +56,10 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+# Public names for the command modules.
+emit, positive_float, positive_int = _emit, _positive_float, _positive_int
 
 
 # -- synthesize -----------------------------------------------------------------------
@@ -326,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
         ledger_options(p)
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
     led.set_defaults(func=cmd_ledger)
+    for module in COMMAND_MODULES:  # commands kept in their own modules register themselves
+        importlib.import_module(module).register(sub)
     return parser
 
 
