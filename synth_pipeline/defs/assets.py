@@ -8,13 +8,15 @@ from synth_pipeline import pipeline
 from synth_pipeline.data_io import DropReadError, read_drop, split_holdout
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline.defs.run_events import gate_results, run_events
 from synth_pipeline.evaluation.audit import run_audit
-from synth_pipeline.evaluation.gates import AuditPolicy
+from synth_pipeline.evaluation.gates import PolicyError, policy_from_mapping
+from synth_pipeline.evaluation.release import ReleaseRefused, write_release
 from synth_pipeline.pii import scan
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.preprocessing import schema_with_statistics
 from synth_pipeline.profiling import dataset_facts, profile_dataset
-from synth_pipeline.reporting.release_report import build_report, write_report
+from synth_pipeline.reporting.documents import build_documents, source_facts, write_documents
 from synth_pipeline.schema import SchemaError
 
 GROUP = "synthesis"
@@ -37,9 +39,9 @@ class SynthesisRunConfig(dg.Config):
 
 
 class AuditPolicyConfig(dg.Config):
-    min_tstr_auc_ratio: float = AuditPolicy.min_tstr_auc_ratio
-    max_dcr_share: float = AuditPolicy.max_dcr_share
-    max_exact_match_share: float = AuditPolicy.max_exact_match_share
+    """Per-run overrides of the release policy file's thresholds (names as in the file)."""
+
+    thresholds: dict[str, float] = {}
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pandas"})
@@ -132,23 +134,62 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
                   dp_config: dict, dp_model: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
-    """Utility and privacy-risk metrics against the held-out real split; not DP, internal."""
+    """Utility, subgroup and privacy-attack metrics against the held-out real split, and the
+    release gates' verdicts. Reads private values, not DP; internal, aggregated."""
     release = SynthesisConfig.from_dict(dp_config["config"])
     train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
     schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
+    try:
+        policy = policy_from_mapping(config.thresholds, source="audit_metrics run config", base=files.policy())
+    except PolicyError as exc:
+        raise dg.Failure(description=str(exc)) from None
     metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=schema,
-                        policy=AuditPolicy(**config.model_dump()), seed=release.seed)
+                        policy=policy, seed=release.seed)
     context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
     return metrics
 
 
-@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"json", "markdown"})
-def compliance_report(context: dg.AssetExecutionContext, dataset_profile: dict, pii_scan: dict, dp_config: dict,
-                      dp_model: dict, audit_metrics: dict, ledger: LedgerResource) -> dict:
-    """The release report from aggregates and DP metadata only; reads no rows."""
-    report = build_report(profile=dataset_profile, pii=pii_scan, config=dp_config["config"], model=dp_model,
-                          ledger_after=ledger.ledger().spend(dataset_profile["dataset"]).as_dict(),
-                          audit=audit_metrics, partition_key=context.partition_key, run_id=context.run_id)
-    paths = write_report(report, pipeline.release_folder(dp_model))
-    context.add_output_metadata({k: dg.MetadataValue.path(str(v)) for k, v in paths.items()})
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"json", "markdown", "html"})
+def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
+                      dataset_profile: dict, pii_scan: dict, dp_config: dict, dp_model: dict, audit_metrics: dict,
+                      files: ProjectFiles, ledger: LedgerResource) -> dict:
+    """Privacy report, compliance mapping, model card, audit narrative and plots of the release.
+
+    Reads private values only for the plots' real side (the holdout's shares over public
+    bins, and correlations): not DP, internal review material, labelled so. The rest comes
+    from DP metadata, the ledger, the run's events and the aggregated audit."""
+    release = SynthesisConfig.from_dict(dp_config["config"])
+    _, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
+    dataset, privacy_ledger = dataset_profile["dataset"], ledger.ledger()
+    events = run_events(context.instance, context.run_id)
+    docs = build_documents(
+        schema=schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {})), profile=dataset_profile,
+        pii=pii_scan, config=dp_config["config"], model=dp_model, audit=audit_metrics,
+        ledger_after=privacy_ledger.spend(dataset).as_dict(), ledger_history=privacy_ledger.history(dataset),
+        real_holdout=holdout, synthetic=synthetic_table, partition_key=context.partition_key, run_id=context.run_id,
+        run_events=events, extra_gates=gate_results(events),
+        source=source_facts(drop_path=files.drop_path(context.partition_key), schema_path=files.path(files.schema_path)))
+    paths = write_documents(docs, pipeline.release_folder(dp_model))
+    statuses = {k: v["status"] for k, v in docs["compliance"]["frameworks"].items()}
+    context.add_output_metadata({
+        **{k: dg.MetadataValue.path(str(v)) for k, v in paths.items()},
+        "privacy_score": docs["privacy_report"]["privacy_score"]["score"],
+        "risk_level": docs["privacy_report"]["safety"]["risk_level"],
+        "compliance": dg.MetadataValue.md("\n".join(f"- {k}: {v}" for k, v in statuses.items())),
+    })
     return {k: str(v) for k, v in paths.items()}
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"csv", "parquet"}, deps=[compliance_report])
+def released(context: dg.AssetExecutionContext, synthetic_table: pd.DataFrame, audit_metrics: dict,
+             dp_model: dict) -> dict:
+    """The release: the synthetic table written to the run's ``release/`` folder, only when
+    every audit gate and the dp_guarantee gate passed (their blocking checks stop this asset
+    first; it checks the verdicts again, so no selection can skip them). Synthetic rows only."""
+    try:
+        paths = write_release(synthetic_table, audit_metrics, generator=dp_model["generator"],
+                              is_dp=bool(dp_model["is_dp"]), folder=pipeline.release_folder(dp_model))
+    except ReleaseRefused as exc:
+        raise dg.Failure(description=str(exc)) from None
+    context.add_output_metadata({"rows": len(synthetic_table), "path": dg.MetadataValue.path(paths["csv"])})
+    return paths

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from synth_pipeline.privacy.config import privacy_level
 from synth_pipeline.privacy.data_reads import RAW_DATA_READS
+from synth_pipeline.reporting.common import fmt as _fmt
+from synth_pipeline.reporting.common import REPORT_DATA_READS, mechanism_text
 
 
 def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_after: dict, audit: dict,
@@ -41,7 +43,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             "quasi_identifiers": pii["quasi_identifiers"],
             "pii_findings_in_training_columns": len(pii["findings"]),
             "training_columns": pii["training_columns"],
-            "raw_data_reads": list(RAW_DATA_READS),
+            "raw_data_reads": list(RAW_DATA_READS) + list(REPORT_DATA_READS),
         },
         "config": config,
         "audit": {
@@ -54,12 +56,6 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
         "gates": gates,
         "release_passed": bool(audit.get("passed")) and bool(model["is_dp"]),
     }
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "—" if value is None else str(value)
 
 
 def render_markdown(report: dict) -> str:
@@ -84,9 +80,7 @@ def render_markdown(report: dict) -> str:
             f"| δ | {_fmt(p['delta'])} |",
             f"| privacy level | {p['privacy_level']} |",
             f"| what is DP | {p['dp_scope']} |",
-            f"| mechanism | {p['mechanism']}: noise multiplier {_fmt(p['noise_multiplier'])}, sample rate "
-            f"{_fmt(p['sample_rate'])}, {p['steps']} steps, clipping norm {_fmt(p['max_grad_norm'])}, "
-            "Poisson sampling |",
+            f"| mechanism | {mechanism_text(p)} |",
         ]
     else:
         lines += ["| guarantee | **none**: a non-private comparison baseline; it passes no privacy gate and is "

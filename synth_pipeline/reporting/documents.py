@@ -1,0 +1,140 @@
+"""Every document of one release, built and written together (what ``compliance_report`` runs).
+
+Reads private values in one place only: the real holdout's per-column shares and pairwise
+associations for the plots (``plots.marginal_tables``, ``plots.association_matrix``): NOT DP,
+internal review material, marked as such (invariant 4). Everything else comes from DP
+metadata, the ledger, the public schema and aggregated audit results.
+
+Layout of a release folder (``data/outputs/<dataset>/<partition>/<run id[:8]>/``)::
+
+    release_report.json, release_report.md      summary (gates, ledger, data handling)
+    report/
+        release_report.html                     everything below in one offline page
+        privacy_report.json
+        compliance.json, compliance.md
+        model_card.json, model_card.md
+        narrative.json, narrative.md
+        plots/*.png
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from synth_pipeline.reporting import compliance as compliance_mod
+from synth_pipeline.reporting import model_card as card_mod
+from synth_pipeline.reporting import narrative as narrative_mod
+from synth_pipeline.reporting import plots
+from synth_pipeline.reporting.privacy_report import build_privacy_report
+from synth_pipeline.reporting.release_page import render_release_page
+from synth_pipeline.reporting.release_report import build_report, write_report
+from synth_pipeline.schema import TableSchema
+
+REPORT_DIR = "report"
+
+
+def file_digest(path: str | Path) -> str | None:
+    """SHA-256 of a file (provenance of the drop and schema; reveals no value)."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    digest = hashlib.sha256()
+    with p.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_facts(*, drop_path: str | Path | None, schema_path: str | Path | None) -> dict:
+    """Data source and version: file names and digests (no content)."""
+    return {"drop_file": Path(drop_path).name if drop_path else None,
+            "drop_sha256": file_digest(drop_path) if drop_path else None,
+            "schema_file": Path(schema_path).name if schema_path else None,
+            "schema_sha256": file_digest(schema_path) if schema_path else None}
+
+
+def build_plots(*, real_holdout: pd.DataFrame | None, synthetic: pd.DataFrame | None, schema: TableSchema,
+                audit: dict, ledger_history: list[dict], ledger_after: dict) -> dict[str, bytes]:
+    """PNG bytes by name. The real side READS PRIVATE VALUES (holdout), NOT DP: internal."""
+    out: dict[str, bytes] = {}
+    if real_holdout is not None and synthetic is not None and len(real_holdout) and len(synthetic):
+        for table in plots.marginal_tables(real_holdout, synthetic, schema):
+            out[f"marginal_{table['column']}"] = plots.marginal_png(table)
+        names, real_matrix = plots.association_matrix(real_holdout, schema)
+        _, synth_matrix = plots.association_matrix(synthetic, schema)
+        out["correlations"] = plots.correlation_png(names, real_matrix, synth_matrix)
+    out["tstr"] = plots.tstr_png((audit or {}).get("tstr"))
+    out["attacks"] = plots.attacks_png(audit)
+    out["ledger"] = plots.ledger_png(ledger_history, ledger_after)
+    return out
+
+
+def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: dict, model: dict, audit: dict,
+                    ledger_after: dict, ledger_history: list[dict], real_holdout: pd.DataFrame | None = None,
+                    synthetic: pd.DataFrame | None = None, partition_key: str | None = None,
+                    run_id: str | None = None, run_events: list[dict] | None = None,
+                    extra_gates: list[dict] | None = None, source: dict | None = None,
+                    privacy_audit: dict | None = None) -> dict:
+    """All documents of one release as dicts, the plots as PNG bytes and the HTML page.
+
+    ``ledger_history`` is the dataset's ledger history (every release); this run's events
+    are those whose run key starts with ``run_id``. ``extra_gates`` are gate verdicts from
+    outside the audit (Dagster checks of this run: {gate, passed}). ``privacy_audit`` is the
+    empirical audit's result when there is one (else ``audit['privacy_audit']`` if present).
+    """
+    summary = build_report(profile=profile, pii=pii, config=config, model=model, ledger_after=ledger_after,
+                           audit=audit, partition_key=partition_key, run_id=run_id)
+    privacy = build_privacy_report(model=model, config=config, ledger_after=ledger_after, audit=audit,
+                                   profile=profile, pii=pii, privacy_audit=privacy_audit, extra_gates=extra_gates)
+    mine = [e for e in ledger_history if run_id and str(e.get("run_key", "")).startswith(run_id)]
+    docs = {
+        "release_report": summary,
+        "privacy_report": privacy,
+        "compliance": compliance_mod.build_compliance(privacy_report=privacy, pii=pii, audit=audit, run_id=run_id,
+                                                      extra_gates=extra_gates),
+        "model_card": card_mod.build_model_card(profile=profile, config=config, model=model, audit=audit,
+                                                source=source, partition_key=partition_key, run_id=run_id,
+                                                privacy_audit=privacy_audit),
+        "narrative": narrative_mod.build_narrative(run_id=run_id, partition_key=partition_key,
+                                                   dataset=profile["dataset"], generator=model.get("generator", ""),
+                                                   events=run_events, ledger_events=mine,
+                                                   release_passed=summary["release_passed"],
+                                                   generated_at=summary["generated_at"]),
+        "plots": build_plots(real_holdout=real_holdout, synthetic=synthetic, schema=schema, audit=audit,
+                             ledger_history=ledger_history, ledger_after=ledger_after),
+    }
+    docs["html"] = render_release_page(docs)
+    return docs
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+
+
+def write_documents(docs: dict, directory: str | Path) -> dict[str, Path]:
+    """Write every document under ``directory`` (the release folder); returns their paths."""
+    directory = Path(directory)
+    paths = write_report(docs["release_report"], directory)
+    out = directory / REPORT_DIR
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    texts = {
+        "html": ("release_report.html", docs["html"]),
+        "privacy_report": ("privacy_report.json", _dump(docs["privacy_report"])),
+        "compliance": ("compliance.json", _dump(docs["compliance"])),
+        "compliance_markdown": ("compliance.md", compliance_mod.render_markdown(docs["compliance"])),
+        "model_card": ("model_card.json", _dump(docs["model_card"])),
+        "model_card_markdown": ("model_card.md", card_mod.render_markdown(docs["model_card"])),
+        "narrative": ("narrative.json", _dump(docs["narrative"])),
+        "narrative_markdown": ("narrative.md", narrative_mod.render_markdown(docs["narrative"])),
+    }
+    for key, (name, text) in texts.items():
+        paths[key] = out / name
+        paths[key].write_text(text, encoding="utf-8")
+    for name, png in docs["plots"].items():
+        (out / "plots" / f"{name}.png").write_bytes(png)
+    paths["plots"] = out / "plots"
+    return paths
