@@ -10,8 +10,7 @@ from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.defs.run_events import gate_results, run_events
 from synth_pipeline.evaluation.audit import run_audit
-from synth_pipeline.evaluation.gates import PolicyError, policy_from_mapping
-from synth_pipeline.evaluation.release import ReleaseRefused, write_release
+from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline.pii import scan
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.preprocessing import schema_with_statistics
@@ -39,9 +38,9 @@ class SynthesisRunConfig(dg.Config):
 
 
 class AuditPolicyConfig(dg.Config):
-    """Per-run overrides of the release policy file's thresholds (names as in the file)."""
-
-    thresholds: dict[str, float] = {}
+    min_tstr_auc_ratio: float = AuditPolicy.min_tstr_auc_ratio
+    max_dcr_share: float = AuditPolicy.max_dcr_share
+    max_exact_match_share: float = AuditPolicy.max_exact_match_share
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pandas"})
@@ -134,17 +133,12 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
                   dp_config: dict, dp_model: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
-    """Utility, subgroup and privacy-attack metrics against the held-out real split, and the
-    release gates' verdicts. Reads private values, not DP; internal, aggregated."""
+    """Utility and privacy-risk metrics against the held-out real split; not DP, internal."""
     release = SynthesisConfig.from_dict(dp_config["config"])
     train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
     schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
-    try:
-        policy = policy_from_mapping(config.thresholds, source="audit_metrics run config", base=files.policy())
-    except PolicyError as exc:
-        raise dg.Failure(description=str(exc)) from None
     metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=schema,
-                        policy=policy, seed=release.seed)
+                        policy=AuditPolicy(**config.model_dump()), seed=release.seed)
     context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
     return metrics
 
@@ -178,18 +172,3 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
         "compliance": dg.MetadataValue.md("\n".join(f"- {k}: {v}" for k, v in statuses.items())),
     })
     return {k: str(v) for k, v in paths.items()}
-
-
-@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"csv", "parquet"}, deps=[compliance_report])
-def released(context: dg.AssetExecutionContext, synthetic_table: pd.DataFrame, audit_metrics: dict,
-             dp_model: dict) -> dict:
-    """The release: the synthetic table written to the run's ``release/`` folder, only when
-    every audit gate and the dp_guarantee gate passed (their blocking checks stop this asset
-    first; it checks the verdicts again, so no selection can skip them). Synthetic rows only."""
-    try:
-        paths = write_release(synthetic_table, audit_metrics, generator=dp_model["generator"],
-                              is_dp=bool(dp_model["is_dp"]), folder=pipeline.release_folder(dp_model))
-    except ReleaseRefused as exc:
-        raise dg.Failure(description=str(exc)) from None
-    context.add_output_metadata({"rows": len(synthetic_table), "path": dg.MetadataValue.path(paths["csv"])})
-    return paths
