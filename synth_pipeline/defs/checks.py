@@ -9,6 +9,7 @@ import pandas as pd
 
 from synth_pipeline.defs.assets import audit_metrics, compliance_report, dp_config, pii_scan, raw_dataset
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline.evaluation.gates import GATES, GateSpec
 from synth_pipeline.pii import pii_problems
 from synth_pipeline.pipeline import ledger_request
 from synth_pipeline.privacy.config import NON_PRIVATE_GENERATORS, SynthesisConfig, TrainingPlan
@@ -86,24 +87,22 @@ def dp_guarantee(dp_model: dict) -> dg.AssetCheckResult:
                      f"{dp_model['generator']} is NOT differentially private: a comparison baseline, never released"))
 
 
-def _audit_gate(gate: str, metric: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=audit_metrics, name=gate, blocking=True,
-                    description=f"Release gate on {metric} (threshold from the audit policy)")
+def _audit_gate(spec: GateSpec) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=audit_metrics, name=spec.gate, blocking=True,
+                    description=f"Release gate on {spec.metric} (threshold {spec.threshold} of the release policy)")
     def _check(audit_metrics: dict) -> dg.AssetCheckResult:
-        result = next(g for g in audit_metrics["gates"] if g["gate"] == gate)
+        result = next(g for g in audit_metrics["gates"] if g["gate"] == spec.gate)
         return dg.AssetCheckResult(
             passed=bool(result["passed"]),
-            metadata={"value": result["value"], "threshold": result["threshold"]},
+            metadata={"metric": spec.metric, "value": result["value"], "threshold": result["threshold"]},
             description=result["message"],
         )
 
     return _check
 
 
-AUDIT_GATES = [("utility_floor", "tstr_auc_ratio"), ("dcr_ceiling", "dcr_share"),
-               ("copy_ceiling", "exact_match_share")]
-
-audit_gate_checks = [_audit_gate(gate, metric) for gate, metric in AUDIT_GATES]
+# One blocking check per threshold of the release policy (evaluation.gates.GATES).
+audit_gate_checks = [_audit_gate(spec) for spec in GATES]
 
 all_checks = [raw_data_expectations, no_direct_identifiers_in_training, config_valid, budget_available,
               *audit_gate_checks, dp_guarantee]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.schema import TableSchema, load_schema
 
@@ -22,12 +23,13 @@ def project_root() -> Path:
 
 
 class ProjectFiles(dg.ConfigurableResource):
-    """Folders and the schema; relative paths are taken from the project root."""
+    """Folders, the schema and the release policy; relative paths are taken from the project root."""
 
     root: str = ""
     schema_path: str = "data/sample/adult_schema.yaml"
     incoming_dir: str = "data/incoming"
     outputs_dir: str = "data/outputs"
+    policy_path: str = "data/release_policy.yaml"
 
     def path(self, relative: str) -> Path:
         base = Path(self.root) if self.root else project_root()
@@ -36,6 +38,10 @@ class ProjectFiles(dg.ConfigurableResource):
 
     def schema(self) -> TableSchema:
         return load_schema(self.path(self.schema_path))
+
+    def policy(self) -> AuditPolicy:
+        """The release policy: one threshold per audit gate."""
+        return load_policy(self.path(self.policy_path))
 
     def drop_path(self, partition_key: str) -> Path:
         return self.path(self.incoming_dir) / partition_key

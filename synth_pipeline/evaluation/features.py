@@ -51,3 +51,57 @@ def distance_matrix(frame: pd.DataFrame, columns: list[ColumnSpec]) -> np.ndarra
             onehot[np.arange(len(frame)), np.where(codes < 0, len(cats), codes)] = 1 / np.sqrt(2)
             parts.append(onehot)
     return np.hstack(parts) if parts else np.zeros((len(frame), 0))
+
+
+DISCRETE_BINS = 10  # numeric columns cut into this many equal-width bins over their bounds
+
+
+def _numeric_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def numeric_values(frame: pd.DataFrame, col: ColumnSpec) -> np.ndarray:
+    """A numeric column as floats; missing, unparseable and infinite values are NaN."""
+    return _numeric_values(frame, col.name)
+
+
+def discrete_codes(frames: list[pd.DataFrame], col: ColumnSpec) -> tuple[list[np.ndarray], int]:
+    """One integer code per row, consistent across ``frames``; returns (codes per frame, k).
+
+    Categories: the declared ones, then one code for undeclared values and one for missing.
+    Numeric: DISCRETE_BINS bins over the declared bounds (values clipped), then missing.
+    Without declared categories or bounds the codes come from the rows themselves; they stay
+    inside the audit (only aggregates computed from them leave it).
+    """
+    if col.is_numeric:
+        values = [_numeric_values(f, col.name) for f in frames]
+        if col.bounds is not None:
+            lo, hi = col.bounds
+        else:
+            finite = np.concatenate([v[np.isfinite(v)] for v in values] + [np.zeros(0)])
+            lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        width = (hi - lo) / DISCRETE_BINS if hi > lo else 1.0
+        codes = []
+        for v in values:
+            binned = np.clip(np.floor((np.clip(v, lo, hi) - lo) / width), 0, DISCRETE_BINS - 1)
+            codes.append(np.where(np.isnan(v), DISCRETE_BINS, binned).astype(np.int64))
+        return codes, DISCRETE_BINS + 1
+    texts = [f[col.name].astype("string") for f in frames]
+    if col.value_set is not None:
+        cats = list(col.value_set)
+    else:
+        cats = sorted(set().union(*(set(t.dropna().unique()) for t in texts)))
+    codes = []
+    for t in texts:
+        c = pd.Categorical(t.astype(object), categories=cats).codes.astype(np.int64)
+        c = np.where(c < 0, len(cats), c)  # undeclared
+        codes.append(np.where(t.isna().to_numpy(), len(cats) + 1, c))
+    return codes, len(cats) + 2
+
+
+def subsample(frame: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``n`` rows, chosen by a seeded permutation (reads no values); order kept."""
+    if len(frame) <= n:
+        return frame
+    return frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]

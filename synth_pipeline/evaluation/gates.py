@@ -1,17 +1,101 @@
-"""Release gates on audit metrics: each a threshold, a verdict and a message that says why."""
+"""Release gates on audit metrics: each a threshold, a verdict and a message that says why.
+
+The thresholds are the release policy (``data/release_policy.yaml``); ``AuditPolicy()``
+holds the same values, so that the core runs without the file (a test keeps them equal).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import yaml
 
 
 @dataclass(frozen=True)
 class AuditPolicy:
-    """Thresholds of the audit gates (defaults for the walking skeleton)."""
+    """Thresholds of the audit gates: ``min_*`` are floors, ``max_*`` ceilings."""
 
-    min_tstr_auc_ratio: float = 0.8  # utility floor: TSTR AUC at least 80% of TRTR AUC
-    max_dcr_share: float = 0.6  # privacy ceiling: at most 60% of synthetic rows closer to train than holdout
-    max_exact_match_share: float = 0.01  # privacy ceiling: copies of training rows
+    # utility
+    min_quality_score: float = 0.85
+    min_column_pair_trends: float = 0.85
+    min_association_retention: float = 0.2
+    max_detection_auc: float = 0.75
+    min_tstr_auc_ratio: float = 0.8
+    min_logistic_tstr_auc_ratio: float = 0.8
+    # rare events and subgroups
+    min_category_coverage: float = 0.6
+    max_subgroup_marginal_error: float = 0.3
+    # privacy
+    max_dcr_share: float = 0.6
+    max_exact_match_share: float = 0.01
+    min_nndr_median: float = 0.5
+    max_membership_auc: float = 0.6
+    max_attribute_inference_advantage: float = 0.05
+    max_singling_out_risk: float = 0.1
+    max_linkability_risk: float = 0.1
+    max_inference_risk: float = 0.1
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    gate: str
+    metric: str
+    path: tuple[str, ...]  # where the value sits in the audit metrics dict
+    threshold: str  # the AuditPolicy field
+
+
+GATES: tuple[GateSpec, ...] = (
+    GateSpec("quality_floor", "quality_score", ("quality", "quality_score"), "min_quality_score"),
+    GateSpec("pair_trends_floor", "column_pair_trends", ("quality", "column_pair_trends"), "min_column_pair_trends"),
+    GateSpec("association_floor", "association_retention", ("associations", "retention"), "min_association_retention"),
+    GateSpec("detection_ceiling", "detection_auc", ("detection", "auc"), "max_detection_auc"),
+    GateSpec("utility_floor", "tstr_auc_ratio", ("tstr", "auc_ratio"), "min_tstr_auc_ratio"),
+    GateSpec("logistic_utility_floor", "logistic_tstr_auc_ratio", ("tstr", "logistic_auc_ratio"),
+             "min_logistic_tstr_auc_ratio"),
+    GateSpec("category_coverage_floor", "category_coverage_min", ("coverage", "min"), "min_category_coverage"),
+    GateSpec("subgroup_error_ceiling", "subgroup_marginal_error", ("subgroups", "max_marginal_error"),
+             "max_subgroup_marginal_error"),
+    GateSpec("dcr_ceiling", "dcr_share", ("dcr", "dcr_share"), "max_dcr_share"),
+    GateSpec("copy_ceiling", "exact_match_share", ("dcr", "exact_match_share"), "max_exact_match_share"),
+    GateSpec("nndr_floor", "nndr_median", ("dcr", "nndr_median"), "min_nndr_median"),
+    GateSpec("membership_inference_ceiling", "membership_auc", ("membership", "auc"), "max_membership_auc"),
+    GateSpec("attribute_inference_ceiling", "attribute_inference_advantage", ("attribute_inference", "max_advantage"),
+             "max_attribute_inference_advantage"),
+    GateSpec("singling_out_ceiling", "singling_out_risk", ("singling_out", "risk"), "max_singling_out_risk"),
+    GateSpec("linkability_ceiling", "linkability_risk", ("linkability", "risk"), "max_linkability_risk"),
+    GateSpec("inference_ceiling", "inference_risk", ("inference", "risk"), "max_inference_risk"),
+)
+
+
+class PolicyError(ValueError):
+    """The release policy file is wrong; the message names the key to fix."""
+
+
+def load_policy(path: str | Path) -> AuditPolicy:
+    """Read a release policy: a mapping of threshold names to numbers; missing names keep
+    the defaults of ``AuditPolicy``. Unknown names and non-numbers are refused."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"cannot read the release policy {path}: {type(exc).__name__}") from None
+    return policy_from_mapping(raw.get("thresholds", raw) if isinstance(raw, dict) else raw, source=str(path))
+
+
+def policy_from_mapping(raw, *, source: str = "policy", base: AuditPolicy | None = None) -> AuditPolicy:
+    known = {f.name for f in fields(AuditPolicy)}
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{source}: thresholds must be a mapping of names to numbers")
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise PolicyError(f"{source}: unknown threshold(s) {unknown}; known: {sorted(known)}")
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise PolicyError(f"{source}: threshold {key!r} must be a finite number, got {value!r}")
+    values = {**asdict(base or AuditPolicy()), **{k: float(v) for k, v in raw.items()}}
+    return AuditPolicy(**values)
 
 
 @dataclass(frozen=True)
@@ -27,21 +111,34 @@ class GateResult:
         return asdict(self)
 
 
-def _gate(gate: str, metric: str, value, threshold: float, higher_is_better: bool) -> GateResult:
-    if value is None:
-        return GateResult(gate, metric, None, threshold, False, f"{metric} was not computed: the gate cannot pass")
+def _lookup(metrics: dict, path: tuple[str, ...]):
+    value = metrics
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def _gate(spec: GateSpec, metrics: dict, threshold: float) -> GateResult:
+    section = metrics.get(spec.path[0])
+    if isinstance(section, dict) and "skipped" in section:
+        return GateResult(spec.gate, spec.metric, None, threshold, True,
+                          f"{spec.metric} does not apply: {section['skipped']}")
+    value = _lookup(metrics, spec.path)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        why = section["error"] if isinstance(section, dict) and "error" in section else "no value"
+        return GateResult(spec.gate, spec.metric, None, threshold, False,
+                          f"{spec.metric} was not computed ({why}): the gate cannot pass")
+    higher_is_better = spec.threshold.startswith("min_")
     passed = value >= threshold if higher_is_better else value <= threshold
     relation = "≥" if higher_is_better else "≤"
     verdict = "passed" if passed else "failed"
-    return GateResult(gate, metric, float(value), threshold, passed,
-                      f"{metric} = {value:.4g}, must be {relation} {threshold:.4g}: {verdict}")
+    return GateResult(spec.gate, spec.metric, float(value), threshold, passed,
+                      f"{spec.metric} = {value:.4g}, must be {relation} {threshold:.4g}: {verdict}")
 
 
 def evaluate_gates(metrics: dict, policy: AuditPolicy) -> list[GateResult]:
-    utility = metrics.get("tstr", {})
-    risk = metrics.get("dcr", {})
-    return [
-        _gate("utility_floor", "tstr_auc_ratio", utility.get("auc_ratio"), policy.min_tstr_auc_ratio, True),
-        _gate("dcr_ceiling", "dcr_share", risk.get("dcr_share"), policy.max_dcr_share, False),
-        _gate("copy_ceiling", "exact_match_share", risk.get("exact_match_share"), policy.max_exact_match_share, False),
-    ]
+    """One verdict per gate of ``GATES``, in that order. A metric that was not computed fails
+    its gate; a section the schema makes moot (``{"skipped": why}``, e.g. no label) passes it."""
+    return [_gate(spec, metrics, getattr(policy, spec.threshold)) for spec in GATES]

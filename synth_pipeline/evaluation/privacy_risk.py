@@ -1,6 +1,6 @@
 """Distance-based privacy risk: distance to closest record (DCR) against a real holdout.
 
-Reads private values, not DP: real train and holdout rows are compared with the synthetic
+Reads private values, not DP; internal, aggregated: real train and holdout rows are compared with the synthetic
 rows for the internal review; only aggregate shares and quantiles leave this module.
 """
 
@@ -24,7 +24,8 @@ def dcr(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     - ``dcr_ratio``: median distance of synthetic rows to the full training set over that of
       holdout rows (fresh real rows); about 1 without memorisation, near 0 for copies.
     - ``exact_match_share``: synthetic rows identical to a training row (full training set).
-    - ``nndr_median``: nearest over second-nearest training distance.
+    - ``nndr_median``: nearest over second-nearest distance to the full training set (0 for
+      copies of a training row, near 1 for rows no training row stands out for).
     """
     columns = schema.modelled_columns
     rng = np.random.default_rng(seed)
@@ -38,15 +39,16 @@ def dcr(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     train_x = distance_matrix(pick(real_train, n_ref), columns)
     hold_x = distance_matrix(pick(holdout, n_ref), columns)
     synth_x = distance_matrix(pick(synthetic, min(len(synthetic), max_rows)), columns)
-    d_train, _ = NearestNeighbors(n_neighbors=2).fit(train_x).kneighbors(synth_x)
+    d_train, _ = NearestNeighbors(n_neighbors=1).fit(train_x).kneighbors(synth_x)
     d_hold, _ = NearestNeighbors(n_neighbors=1).fit(hold_x).kneighbors(synth_x)
     nearest_train, nearest_hold = d_train[:, 0], d_hold[:, 0]
-    full_train = NearestNeighbors(n_neighbors=1).fit(distance_matrix(real_train, columns))
-    synth_full = full_train.kneighbors(synth_x)[0][:, 0]
-    hold_full = full_train.kneighbors(hold_x)[0][:, 0]
+    full_train = NearestNeighbors(n_neighbors=min(2, len(real_train))).fit(distance_matrix(real_train, columns))
+    synth_two = full_train.kneighbors(synth_x)[0]
+    synth_full = synth_two[:, 0]
+    hold_full = full_train.kneighbors(hold_x, n_neighbors=1)[0][:, 0]
     closer = np.mean(nearest_train < nearest_hold) + 0.5 * np.mean(nearest_train == nearest_hold)
     with np.errstate(divide="ignore", invalid="ignore"):
-        nndr = np.where(d_train[:, 1] > 0, d_train[:, 0] / d_train[:, 1], 1.0)
+        nndr = np.where(synth_two[:, -1] > 0, synth_two[:, 0] / synth_two[:, -1], 1.0)
     return {
         "dcr_share": float(closer),
         "dcr_ratio": float(np.median(synth_full) / max(np.median(hold_full), 1e-12)),
