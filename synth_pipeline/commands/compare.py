@@ -17,7 +17,11 @@ log = logging.getLogger("synth_pipeline")
 def cmd_compare(args) -> int:
     from synth_pipeline.cli import DEMO_PARTITION, SAMPLE_DROP, UsageError, emit
     from synth_pipeline.defs.resources import project_root
+    from synth_pipeline.privacy.config import GENERATORS, NON_PRIVATE_GENERATORS
 
+    unknown = sorted(set(args.generators) - set(GENERATORS))
+    if unknown:
+        raise UsageError(f"unknown generator(s) {unknown}; choose from {list(GENERATORS)}")
     root = project_root()
     os.chdir(root)  # dagster.yaml's storage paths are relative to the repository root
     os.environ.setdefault("DAGSTER_HOME", str(root))
@@ -27,11 +31,7 @@ def cmd_compare(args) -> int:
     from synth_pipeline.defs.partitions import data_drops
     from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
     from synth_pipeline.defs.sweep import run_sweep
-    from synth_pipeline.privacy.config import GENERATORS, NON_PRIVATE_GENERATORS
 
-    unknown = sorted(set(args.generators) - set(GENERATORS))
-    if unknown:
-        raise UsageError(f"unknown generator(s) {unknown}; choose from {list(GENERATORS)}")
     files = ProjectFiles()
     partition = args.partition or DEMO_PARTITION
     instance = dg.DagsterInstance.get()

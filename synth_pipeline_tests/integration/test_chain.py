@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from synth_pipeline_tests.integration.conftest import failed_checks, materialized
+from synth_pipeline_tests.integration.conftest import LENIENT_POLICY, failed_checks, materialized
+from synth_pipeline_tests.unit.test_reporting import assert_offline
 
 ALL_ASSETS = {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "dp_model", "synthetic_table",
               "audit_metrics", "compliance_report"}
@@ -16,6 +17,36 @@ CANARY_FNLWGT = 1234577  # inside the declared bounds, absent from Adult
 
 def _event_text(project, result) -> str:
     return "\n".join(str(record) for record in project.instance.all_logs(result.run_id))
+
+
+def _metadata_texts(project, result) -> list[str]:
+    """Every Dagster metadata entry of the run (materializations and check results), as text."""
+    texts = []
+    for record in project.instance.all_logs(result.run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.is_step_materialization:
+            texts += [f"{k}={v.value}" for k, v in event.step_materialization_data.materialization.metadata.items()]
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.asset_check_evaluation_data
+            texts += [f"{k}={v.value}" for k, v in data.metadata.items()] + [data.description or ""]
+    return texts
+
+
+def _output_texts(folder) -> dict[str, str]:
+    """The text of every output file: text files as read, PNGs' metadata chunks decoded."""
+    from synth_pipeline_tests.unit.test_reporting import png_text_chunks
+
+    texts = {}
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix in (".json", ".md", ".html", ".csv"):
+            texts[str(path)] = path.read_text(encoding="utf-8", errors="ignore")
+        elif path.suffix == ".png":
+            texts[str(path)] = png_text_chunks(path.read_bytes())
+    return texts
 
 
 def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, sample_frame):
@@ -50,13 +81,19 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
     assert "email" in report["data_handling"]["direct_identifiers_dropped"]
 
     release = project.root / "outputs"
-    texts = [_event_text(project, result)]
-    texts += [p.read_text(encoding="utf-8", errors="ignore") for p in release.rglob("*")
-              if p.is_file() and p.suffix in (".json", ".md")]
-    synthetic_csv = next(release.rglob("synthetic.csv")).read_text(encoding="utf-8")
+    files = _output_texts(release)
+    for name in ("release_report.html", "privacy_report.json", "compliance.json", "model_card.md", "narrative.md",
+                 "correlations.png", "marginal_fnlwgt.png", "ledger.png"):
+        assert any(path.endswith(name) for path in files), name
+    html = next(text for path, text in files.items() if path.endswith("release_report.html"))
+    assert assert_offline(html) >= 5
+    narrative = json.loads(open(report_paths["narrative"], encoding="utf-8").read())
+    assert narrative["run_id"] == result.run_id and narrative["partition"] == key
+    whats = [e["what"] for e in narrative["entries"]]
+    assert "dp_model materialized" in whats and "event committed (counted as spent)" in whats
+    texts = [_event_text(project, result), *_metadata_texts(project, result), *files.values()]
     for canary in (CANARY_NAME, CANARY_EMAIL, str(CANARY_FNLWGT)):
         assert all(canary not in text for text in texts), canary
-        assert canary not in synthetic_csv
 
 
 def model_columns(project):
@@ -236,6 +273,11 @@ def test_open_columns_get_dp_statistics_charged_with_the_run(project, sample_fra
     assert [e["status"] for e in history] == ["committed"]
     assert "preprocessing_noise_multiplier" in history[0]["params"]
     assert history[0]["epsilon"] <= 3.0
+    # The real value outside the DP category set is pooled in the plots, never named anywhere.
+    texts = [*_output_texts(project.root / "outputs").values(), *_metadata_texts(project, result)]
+    assert texts and all("CANARY-OCCUPATION" not in text for text in texts)
+    card = json.loads(open(result.output_for_node("compliance_report")["model_card"], encoding="utf-8").read())
+    assert card["privacy"]["budget_split"]["preprocessing"]["columns"] == ["hr_per_week", "occupation"]
 
 
 def test_non_private_twin_is_reported_but_never_passes_the_privacy_gate(project, sample_frame):
@@ -250,4 +292,34 @@ def test_non_private_twin_is_reported_but_never_passes_the_privacy_gate(project,
     assert report["is_dp"] is False and report["release_passed"] is False
     markdown = open(result.output_for_node("compliance_report")["markdown"], encoding="utf-8").read()
     assert "NOT differentially private" in markdown
+    paths = result.output_for_node("compliance_report")
+    compliance = json.loads(open(paths["compliance"], encoding="utf-8").read())
+    assert {f["status"] for f in compliance["frameworks"].values()} == {"non-compliant"}
+    privacy = json.loads(open(paths["privacy_report"], encoding="utf-8").read())
+    assert privacy["privacy_score"]["score"] == 0 and privacy["safety"]["risk_level"] == "high"
     assert project.ledger().history() == []
+
+
+def test_sweep_runs_each_setting_and_one_comparison_lists_every_run(project, sample_frame):
+    import dagster as dg
+
+    from synth_pipeline.defs.sweep import SWEEP_TAG, run_sweep
+
+    key = project.drop("sweep.csv", sample_frame)
+    settings = [{"generator": "dp-tvae", "epsilon": 1.0}, {"generator": "tvae", "epsilon": 1.0}]
+
+    comparison, paths = run_sweep(defs=project.defs(), instance=project.instance, partition=key, settings=settings,
+                                  files=project.files, ledger=project.ledger_resource,
+                                  base_config={"epochs": 1, "batch_size": 48},
+                                  audit_policy=LENIENT_POLICY, sweep_id="s1")
+
+    rows = comparison["runs"]
+    assert [(r["generator"], r["epsilon_target"]) for r in rows] == [("dp-tvae", 1.0), ("tvae", 1.0)]
+    assert rows[1]["status"] == "not DP: never released" and rows[1]["epsilon"] is None
+    assert rows[0]["epsilon"] <= 1.0 and rows[0]["utility"] is not None
+    runs = project.instance.get_runs(filters=dg.RunsFilter(tags={SWEEP_TAG: "s1"}))
+    assert {r.run_id for r in runs} == {r["run_id"] for r in rows}
+    html = paths["html"].read_text(encoding="utf-8")
+    assert assert_offline(html) == 1 and all(r["run_id"] in html for r in rows)
+    assert paths["html"].parent == project.root / "outputs" / "adult" / "sweep.csv" / "comparisons" / "s1"
+    assert len(project.ledger().history("adult")) == 1  # the DP run is charged; the twin charges nothing
