@@ -15,7 +15,7 @@ from typing import Callable
 
 import pandas as pd
 
-from synth_pipeline.privacy.accounting import dp_sgd_epsilon
+from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import (
     QUALITIES, DatasetFacts, SynthesisConfig, TrainingPlan, ValidationResult, plan_training, recommend, validate)
 from synth_pipeline.privacy.ledger import PrivacyLedger
@@ -67,7 +67,11 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     """What the ledger is asked for: the mechanism, its parameters and its (ε, δ).
 
     DP preprocessing, when the schema leaves bounds or categories open, is part of the same
-    event (a Gaussian release composed with DP-SGD), so one reservation covers the run."""
+    event (a Gaussian release composed with DP-SGD), so one reservation covers the run. The
+    marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once."""
+    if plan.rho is not None:
+        return {"mechanism": "zcdp", "params": {"rho": plan.rho}, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.delta),
+                "delta": plan.delta}
     params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
     if plan.preprocessing:
         params["preprocessing_noise_multiplier"] = plan.preprocessing_noise_multiplier
@@ -92,8 +96,10 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     columns = schema.modelled_columns
     plan = plan_training(config, len(train), columns=columns)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
-    TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # public columns fail here, uncharged
+    codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)
+    if hasattr(model_class, "check"):
+        model_class(codec).check()  # domain and model-size caps, on public facts: refusals charge nothing
     if not model_class.is_dp:
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
@@ -114,19 +120,13 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         ledger.commit(reservation.event_id, note="DP computation started: counted as spent from here on")
 
     privacy = {
-        "mechanism": "DP-SGD" + (" after a Gaussian release of DP statistics" if plan.preprocessing else ""),
         "dp_scope": model_class.dp_scope,
         "epsilon_target": config.epsilon,
         "epsilon_spent": request["epsilon"],
         "delta": plan.delta,
         "accountant": config.accountant,
-        "noise_multiplier": plan.noise_multiplier,
-        "sample_rate": plan.sample_rate,
-        "steps": plan.steps,
-        "max_grad_norm": config.max_grad_norm,
-        "poisson_sampling": True,
         "ledger_event_id": reservation.event_id,
-        "preprocessing": plan.preprocessing,
+        **_mechanism_facts(config, plan),
     }
     try:
         model, released = fit_generator(train, columns, config, plan, on_epoch=on_epoch, on_dp_start=mark_started)
@@ -135,6 +135,22 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         if not dp_started:
             ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
         raise
+
+
+def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
+    if plan.rho is not None:
+        return {"mechanism": f"{config.generator.upper()} (Gaussian marginals and exponential-mechanism selection "
+                             "under zCDP)", "rho": plan.rho, "accountant": "zCDP, converted to (ε, δ) through RDP",
+                "preprocessing": None}
+    return {
+        "mechanism": "DP-SGD" + (" after a Gaussian release of DP statistics" if plan.preprocessing else ""),
+        "noise_multiplier": plan.noise_multiplier,
+        "sample_rate": plan.sample_rate,
+        "steps": plan.steps,
+        "max_grad_norm": config.max_grad_norm,
+        "poisson_sampling": True,
+        "preprocessing": plan.preprocessing,
+    }
 
 
 def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, plan: TrainingPlan, *,

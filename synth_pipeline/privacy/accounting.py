@@ -121,3 +121,27 @@ def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, 
         else:
             low = mid
     return high
+
+
+# -- zCDP (the marginal-based generators keep their budget in ρ) ---------------------------
+def zcdp_epsilon(*, rho: float, delta: float) -> float:
+    """ε at δ of a ρ-zCDP mechanism, converted once through the RDP accountant (ρ-zCDP is
+    (α, ρα)-RDP for every α): the same conversion the ledger applies to zCDP events."""
+    return epsilon_of([dpa.ZCDpEvent(rho)], delta=delta, accountant="rdp")
+
+
+def calibrate_rho(*, target_epsilon: float, delta: float, rel_tol: float = 1e-4) -> float:
+    """Largest ρ whose (ε, δ) conversion stays at or below ``target_epsilon`` (never above)."""
+    for name, value in (("target_epsilon", target_epsilon), ("delta", delta)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise CalibrationError(f"{name} must be a positive finite number, got {value!r}")
+    low, high = 0.0, target_epsilon  # ε(ρ) ≥ ρ, so ρ = ε is always over the target for δ < 1
+    while high - low > rel_tol * high:
+        mid = (low + high) / 2
+        if zcdp_epsilon(rho=mid, delta=delta) <= target_epsilon:
+            low = mid
+        else:
+            high = mid
+    if low <= 0:
+        raise CalibrationError(f"ε={target_epsilon} at δ={delta} leaves no zCDP budget")
+    return low

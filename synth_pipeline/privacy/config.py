@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
-from synth_pipeline.privacy.accounting import ACCOUNTANTS, CalibrationError, calibrate_noise
+from synth_pipeline.privacy.accounting import ACCOUNTANTS, CalibrationError, calibrate_noise, calibrate_rho
 
-DP_GENERATORS = ("dp-tvae", "dp-ctgan")
+MARGINAL_GENERATORS = ("aim", "mst")  # zCDP marginal-based: budget in ρ, no DP-SGD
+DP_GENERATORS = ("dp-tvae", "dp-ctgan") + MARGINAL_GENERATORS
 NON_PRIVATE_GENERATORS = ("tvae", "ctgan")  # comparison twins: no guarantee, never released
 CONDITIONAL_GENERATORS = ("dp-ctgan", "ctgan")  # need category frequencies
 GENERATORS = DP_GENERATORS + NON_PRIVATE_GENERATORS
@@ -80,7 +81,8 @@ class SynthesisConfig:
 class TrainingPlan:
     """The DP-SGD schedule implied by a config and n, after any DP preprocessing: what the
     ledger is asked to reserve. ``delta`` is the run's total δ; ``threshold_delta`` of it
-    goes to category discovery, the rest to the RDP conversion."""
+    goes to category discovery, the rest to the RDP conversion. For the marginal-based
+    generators only ``rho`` (the zCDP budget) and ``delta`` matter: no sampling, no steps."""
 
     sample_rate: float
     steps_per_epoch: int
@@ -88,6 +90,7 @@ class TrainingPlan:
     delta: float
     noise_multiplier: float
     preprocessing: dict | None = None  # PreprocessingPlan.as_dict()
+    rho: float | None = None  # marginal-based generators: the zCDP budget of the whole fit
 
     @property
     def preprocessing_noise_multiplier(self) -> float | None:
@@ -132,6 +135,11 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     delta = config.delta if config.delta is not None else default_delta(n_rows)
     if config.generator in NON_PRIVATE_GENERATORS:
         return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None)
+    if config.generator in MARGINAL_GENERATORS:
+        # ρ is the largest zCDP budget whose (ε, δ) conversion meets the target; it is
+        # converted once, by the ledger, the same way.
+        return TrainingPlan(1.0, 0, 0, delta, 0.0, None,
+                            rho=calibrate_rho(target_epsilon=config.epsilon, delta=delta))
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
                              marginals=config.generator in CONDITIONAL_GENERATORS)
     plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None)
@@ -170,16 +178,20 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
                           "or leave it empty to set it automatically")
         elif config.delta > 0.1 / n:
             warnings.append(f"delta: {config.delta:.3g} is above a tenth of 1/n; {default_delta(n):.3g} is safer")
+    marginal = config.generator in MARGINAL_GENERATORS
     if not _is_count(config.epochs) or config.epochs <= 0:
         errors.append(f"epochs: must be a positive integer, got {config.epochs!r}")
     if not _is_count(config.batch_size) or config.batch_size < 1:
         errors.append(f"batch_size: must be a positive integer, got {config.batch_size!r}")
-    elif config.batch_size > n:
+    elif config.batch_size > n and not marginal:
         errors.append(f"batch_size: {config.batch_size} is larger than the {n} training rows; use at most {max(1, n // 10)}")
     if not _is_number(config.max_grad_norm) or config.max_grad_norm <= 0:
         errors.append(f"max_grad_norm: must be positive, got {config.max_grad_norm!r}")
     if config.accountant not in ACCOUNTANTS:
         errors.append(f"accountant: {config.accountant!r} is not one of {list(ACCOUNTANTS)}")
+    elif marginal and config.accountant != "rdp":
+        errors.append(f"accountant: {config.generator} keeps its budget in zCDP ρ, converted to (ε, δ) through RDP; "
+                      "use accountant 'rdp'")
     if not _is_number(config.holdout_fraction) or not 0 < config.holdout_fraction < 0.5:
         errors.append(f"holdout_fraction: must lie in (0, 0.5), got {config.holdout_fraction!r}")
     if config.synthetic_rows is not None and (not _is_count(config.synthetic_rows) or config.synthetic_rows < 1):
@@ -197,6 +209,14 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
             errors.append(f"generator: the non-private twins need declared bounds and categories; declare them for "
                           f"{open_columns} or use 'dp-{config.generator}'")
 
+    if marginal:
+        from synth_pipeline.privacy.preprocessing import needs_dp_bounds, needs_dp_categories
+
+        open_columns = [c.name for c in columns or [] if needs_dp_bounds(c) or needs_dp_categories(c)]
+        if open_columns:
+            errors.append(f"generator: {config.generator} discretises columns from declared bounds and categories; "
+                          f"declare them for {open_columns}, or use dp-tvae, which spends part of ε on DP statistics")
+
     plan = None
     if not errors:
         try:
@@ -204,7 +224,9 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         except CalibrationError as exc:
             errors.append(f"epsilon too low: {exc}")
         else:
-            if plan.sample_rate > 0.2:
+            if marginal:
+                pass  # no sampling rate, steps or noise multiplier to judge
+            elif plan.sample_rate > 0.2:
                 warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 20%: privacy amplification "
                                 "by sampling is nearly lost; use a smaller batch or more data")
             elif plan.sample_rate > 0.1:

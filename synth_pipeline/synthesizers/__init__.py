@@ -8,7 +8,8 @@ from __future__ import annotations
 
 
 def generator_class(name: str):
-    """dp-tvae and dp-ctgan are DP; tvae and ctgan are their non-private twins."""
+    """dp-tvae and dp-ctgan (DP-SGD) and aim and mst (marginal-based, zCDP) are DP; tvae
+    and ctgan are the non-private twins of the DP-SGD generators."""
     if name in ("dp-tvae", "tvae"):
         from synth_pipeline.synthesizers.dp_tvae import DPTVAE, TVAE
 
@@ -17,6 +18,11 @@ def generator_class(name: str):
         from synth_pipeline.synthesizers.dp_ctgan import CTGAN, DPCTGAN
 
         return DPCTGAN if name == "dp-ctgan" else CTGAN
+    if name in ("aim", "mst"):
+        from synth_pipeline.synthesizers.marginal.aim import AIM
+        from synth_pipeline.synthesizers.marginal.mst import MST
+
+        return AIM if name == "aim" else MST
     raise ValueError(f"unknown generator {name!r}")
 
 

@@ -115,19 +115,8 @@ class TableCodec:
                 if c.null_start is not None:
                     out[:, c.null_start] = ~missing
                     out[:, c.null_start + 1] = missing
-            elif c.kind == "binned":
-                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-                missing = ~np.isfinite(values)
-                idx = _bin_index(np.clip(np.nan_to_num(values, nan=c.bounds[0]), *c.bounds), c)
-                if c.categories[-1] == NULL:
-                    idx = np.where(missing, c.width - 1, idx)
-                out[np.arange(len(frame)), c.start + idx] = 1.0
             else:
-                codes = pd.Categorical(col.astype("string").astype(object), categories=list(c.categories)).codes
-                other = c.categories.index(OTHER)
-                null = c.categories.index(NULL) if NULL in c.categories else other
-                idx = np.where(codes >= 0, codes, np.where(col.isna().to_numpy(), null, other))
-                out[np.arange(len(frame)), c.start + idx] = 1.0
+                out[np.arange(len(frame)), c.start + _cell_index(col, c)] = 1.0
         return out
 
     def decode(self, numeric: np.ndarray, logits: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
@@ -147,22 +136,22 @@ class TableCodec:
                 if c.integer:
                     series = series.astype("Int64")
                 data[c.name] = series
-            elif c.kind == "binned":
-                idx = _draw(logits[:, c.start:c.start + c.width], rng)
-                values = _value_in_bin(idx, c, rng)
-                series = pd.Series(values, dtype="float64")
-                if c.categories[-1] == NULL:
-                    series[idx == c.width - 1] = np.nan
-                data[c.name] = series.astype("Int64") if c.integer else series
             else:
                 block = logits[:, c.start:c.start + c.width].copy()
-                block[:, c.categories.index(OTHER)] = -np.inf
-                idx = _draw(block, rng)
-                labels = np.array(c.categories, dtype=object)[idx]
-                series = pd.Series(labels, dtype="string")
-                series[series == NULL] = pd.NA
-                data[c.name] = series
+                if c.kind == "discrete":
+                    block[:, c.categories.index(OTHER)] = -np.inf
+                data[c.name] = _cell_values(_draw(block, rng), c, rng)
         return pd.DataFrame(data)
+
+    def encode_cells(self, frame: pd.DataFrame) -> np.ndarray:
+        """One cell index per row and column (binned numeric and discrete columns only): the
+        discrete view the marginal-based generators model."""
+        return np.stack([_cell_index(frame[c.name], c) for c in self.codecs], axis=1)
+
+    def decode_cells(self, cells: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows from cell indices: a value drawn inside each bin, a category for each cell.
+        Callers keep ``__other__`` out of ``cells`` (it is never emitted)."""
+        return pd.DataFrame({c.name: _cell_values(cells[:, j], c, rng) for j, c in enumerate(self.codecs)})
 
     def to_dict(self) -> dict:
         return {"codecs": [asdict(c) for c in self.codecs]}
@@ -177,6 +166,33 @@ class TableCodec:
             c["edges"] = tuple(c.get("edges", ()))
             codecs.append(ColumnCodec(**c))
         return cls(codecs)
+
+
+def _cell_index(col: pd.Series, c: ColumnCodec) -> np.ndarray:
+    """The cell of each value: its bin (binned numeric) or category, unknown values in
+    ``__other__``, missing ones in ``__null__`` when declared nullable."""
+    if c.kind == "binned":
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        missing = ~np.isfinite(values)
+        idx = _bin_index(np.clip(np.nan_to_num(values, nan=c.bounds[0]), *c.bounds), c)
+        return np.where(missing, c.width - 1, idx) if c.categories[-1] == NULL else idx
+    if c.kind != "discrete":
+        raise ValueError(f"column {c.name!r} is {c.kind}: only binned and discrete columns have cells")
+    codes = pd.Categorical(col.astype("string").astype(object), categories=list(c.categories)).codes
+    other = c.categories.index(OTHER)
+    null = c.categories.index(NULL) if NULL in c.categories else other
+    return np.where(codes >= 0, codes, np.where(col.isna().to_numpy(), null, other))
+
+
+def _cell_values(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> pd.Series:
+    if c.kind == "binned":
+        series = pd.Series(_value_in_bin(idx, c, rng), dtype="float64")
+        if c.categories[-1] == NULL:
+            series[idx == c.width - 1] = np.nan
+        return series.astype("Int64") if c.integer else series
+    series = pd.Series(np.array(c.categories, dtype=object)[idx], dtype="string")
+    series[series == NULL] = pd.NA
+    return series
 
 
 def _bin_index(values: np.ndarray, c: ColumnCodec) -> np.ndarray:

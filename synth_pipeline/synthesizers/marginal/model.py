@@ -1,0 +1,272 @@
+"""The shared frame of the marginal-based generators: measure, estimate with mbi, sample,
+save and load.
+
+Reads private values, DP: the only reads of the training rows are the marginals the
+mechanisms measure with Gaussian noise and the scores the exponential mechanism selects
+with, all charged to one ``ZcdpBudget`` of ρ = ``plan.rho`` (the ledger charge is the
+caller's, as for the DP-SGD generators). The privacy unit is one row (add/remove). The
+total n is never read: mbi estimates it from the noisy measurements. The fitted graphical
+model, its decode weights and the sampled rows are post-processing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+import synth_pipeline.synthesizers.marginal  # noqa: F401  (JAX settings before mbi)
+from mbi import CliqueVector, Domain, Factor, LinearMeasurement, MarkovRandomField, estimation, marginal_oracles
+from mbi.junction_tree import hypothetical_model_size
+
+from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
+from synth_pipeline.privacy.zcdp import ZcdpBudget
+from synth_pipeline.synthesizers import persistence
+from synth_pipeline.synthesizers.marginal import cells
+from synth_pipeline.synthesizers.transforms import TableCodec
+
+log = logging.getLogger(__name__)
+
+# Defaults, stated for reviewers and benchmarks: the model-size cap bounds memory (AIM's
+# reference default), iteration caps and a relative tolerance bound estimation time.
+MAX_MODEL_SIZE_MB = 80.0
+ROUND_ITERS = 100
+FINAL_ITERS = 1000
+TOLERANCE = 1e-5
+
+
+class ModelTooLargeError(cells.DomainTooLargeError):
+    """The graphical model would exceed the model-size cap."""
+
+
+@contextmanager
+def _seeded_global_numpy(seed: int):
+    """mbi's sampler draws from numpy's global generator: seed it, then restore it."""
+    state = np.random.get_state()
+    np.random.seed(seed % 2 ** 32)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def attribute(j: int) -> str:
+    """mbi attribute name of column j (column names may hold spaces or unicode)."""
+    return f"c{j}"
+
+
+class MarginalSynthesizer:
+    """Subclasses implement ``_select_and_measure``: which marginals to measure, and how."""
+
+    name = "marginal"
+    is_dp = True
+    dp_scope = ("every read of the training rows is a noisy marginal (Gaussian) or a noisy selection (exponential "
+                "mechanism) under one zCDP budget; the graphical model and sampling are post-processing")
+
+    def __init__(self, codec: TableCodec, *, max_model_size_mb: float = MAX_MODEL_SIZE_MB,
+                 round_iters: int = ROUND_ITERS, final_iters: int = FINAL_ITERS, tolerance: float = TOLERANCE):
+        self.codec = codec
+        self.max_model_size_mb = max_model_size_mb
+        self.round_iters = round_iters
+        self.final_iters = final_iters
+        self.tolerance = tolerance
+        self.columns: list[cells.CompressedColumn] = []
+        self.model: MarkovRandomField | None = None
+        self.training_summary: dict = {}
+
+    # -- public-facts checks (before any charge) ----------------------------------------------
+    def check(self) -> None:
+        """Public schema only: every column has a modest domain and the fine one-way model fits."""
+        cells.check_columns(self.codec)
+        domain = Domain([attribute(j) for j in range(len(self.codec.codecs))], [c.width for c in self.codec.codecs])
+        size = self._size_mb(domain, [(a,) for a in domain.attributes])
+        if size > self.max_model_size_mb:
+            raise ModelTooLargeError(f"the one-way model alone needs {size:.1f} MB, above the {self.max_model_size_mb} "
+                                     "MB cap: declare coarser categories or fewer columns")
+
+    @staticmethod
+    def _size_mb(domain: Domain, cliques: list[tuple]) -> float:
+        return float(hypothetical_model_size(domain, cliques))
+
+    # -- fitting --------------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
+            on_dp_start: Callable[[], None] | None = None, **_) -> "MarginalSynthesizer":
+        """DP: spend exactly ``plan.rho`` on measurements and selections, then estimate."""
+        if plan.rho is None:
+            raise ValueError(f"{self.name} needs a zCDP plan (plan.rho); got a DP-SGD plan")
+        self.check()
+        started = time.perf_counter()
+        rng = np.random.default_rng(config.seed)
+        budget = ZcdpBudget(plan.rho)
+        fine = self.codec.encode_cells(frame)
+        if on_dp_start is not None:
+            on_dp_start()  # the first noisy measurement follows
+        measurements = self._select_and_measure(fine, budget, rng)
+        self.model = self._estimate(measurements, iters=self.final_iters, warm_start=self.model)
+        if budget.remaining > plan.rho * 1e-9:
+            raise RuntimeError(f"{self.name} left ρ={budget.remaining:.3g} unspent: the plan and the mechanism disagree")
+        self.training_summary = {
+            "rho": plan.rho, "rho_spent": budget.spent, "measurements": len(measurements),
+            "cliques": [[self.codec.codecs[int(a[1:])].name for a in cl] for cl in self.model.cliques],
+            "gaussian_measurements": sum(s["mechanism"] == "gaussian" for s in budget.spends),
+            "exponential_selections": sum(s["mechanism"] == "exponential" for s in budget.spends),
+            "noise_stddevs": [s["sigma"] for s in budget.spends if s["mechanism"] == "gaussian"],
+            "model_size_mb": self._size_mb(self.model.domain, list(self.model.cliques)),
+            "estimated_total": float(self.model.total),
+            "fit_seconds": round(time.perf_counter() - started, 2),
+            "device": "cpu (jax)",
+        }
+        self.spends = budget.spends
+        return self
+
+    def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
+                            rng: np.random.Generator) -> list[LinearMeasurement]:
+        raise NotImplementedError
+
+    # -- shared steps -----------------------------------------------------------------------------
+    def _measure_one_ways(self, fine: np.ndarray, budget: ZcdpBudget, sigma: float,
+                          rng: np.random.Generator) -> tuple[np.ndarray, list[LinearMeasurement]]:
+        """DP: every column's one-way counts with Gaussian noise σ; then compression
+        (post-processing). Returns the coarse cells and the compressed measurements."""
+        noisy = []
+        for j, c in enumerate(self.codec.codecs):
+            counts = np.bincount(fine[:, j], minlength=c.width)
+            noisy.append(budget.gaussian(counts, sigma=sigma, rng=rng, what=f"one-way {c.name}"))
+        self.columns = cells.compress(self.codec, noisy, threshold=3 * sigma)
+        # The total, never n: each noisy one-way sums to it with variance (cells · σ²); the
+        # inverse-variance mean is post-processing.
+        sums, variances = np.array([y.sum() for y in noisy]), np.array([len(y) * sigma ** 2 for y in noisy])
+        self.total = max(1.0, float(np.average(sums, weights=1 / variances)))
+        fine_domain = Domain([attribute(j) for j in range(len(noisy))], [len(y) for y in noisy])
+        self.domain = Domain(fine_domain.attributes, [col.size for col in self.columns])
+        measurements = []
+        for j, (y, col) in enumerate(zip(noisy, self.columns)):
+            m = LinearMeasurement(y, (attribute(j),), stddev=sigma)
+            measurements.append(m.compress({attribute(j): np.asarray(col.mapping)}, fine_domain))
+        return cells.coarse_cells(fine, self.columns), measurements
+
+    def _counts(self, coarse: np.ndarray, clique: tuple) -> np.ndarray:
+        """Reads private values (not DP by itself): the exact marginal of ``clique``; only
+        ever passed to a Gaussian measurement or a selection score."""
+        idx = [int(a[1:]) for a in clique]
+        shape = tuple(self.domain[a] for a in clique)
+        flat = np.ravel_multi_index(tuple(coarse[:, i] for i in idx), shape)
+        return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
+
+    def _measure(self, coarse: np.ndarray, clique: tuple, budget: ZcdpBudget, sigma: float,
+                 rng: np.random.Generator) -> LinearMeasurement:
+        names = " × ".join(self.codec.codecs[int(a[1:])].name for a in clique)
+        y = budget.gaussian(self._counts(coarse, clique), sigma=sigma, rng=rng, what=f"marginal {names}")
+        return LinearMeasurement(y, clique, stddev=sigma)
+
+    def _estimate(self, measurements: list[LinearMeasurement], *, iters: int,
+                  warm_start: MarkovRandomField | None = None) -> MarkovRandomField:
+        """Post-processing: the graphical model closest to the noisy measurements (mbi mirror
+        descent; the total comes from the noisy one-way counts, never from n)."""
+        if warm_start is not None and warm_start.domain != self.domain:
+            warm_start = None
+        return estimation.MirrorDescent().estimate(self.domain, measurements, known_total=self.total, iters=iters,
+                                                   warm_start=warm_start, tol=self.tolerance)
+
+    def model_marginals(self, cliques: list[tuple]) -> dict[tuple, np.ndarray]:
+        """Post-processing: the current model's marginals (counts) of several cliques, by
+        variable elimination in numpy (mbi's JAX oracles compile once per new shape, which
+        dominated AIM's run time)."""
+        potentials = [(cl, np.asarray(self.model.potentials[cl].values)) for cl in self.model.potentials.cliques]
+        total = float(self.model.total)
+        return {cl: total * eliminate(potentials, cl, self.domain).ravel() for cl in cliques}
+
+    # -- sampling -------------------------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
+        """Draw ``n`` rows from the graphical model: post-processing, no data read."""
+        if n < 1:
+            raise ValueError(f"the number of rows to sample must be positive, got {n}")
+        if self.model is None:
+            raise RuntimeError(f"{self.name} is not fitted")
+        with _seeded_global_numpy(seed):
+            data = self.model.synthetic_data(rows=n).to_dict()
+        coarse = np.stack([np.asarray(data[attribute(j)], dtype=int) for j in range(len(self.columns))], axis=1)
+        return cells.decode(coarse, self.codec, self.columns, np.random.default_rng(seed))
+
+    # -- persistence: arrays + JSON, no pickles -------------------------------------------------------
+    def save(self, directory: str | Path, *, metadata: dict) -> Path:
+        cliques = list(self.model.potentials.cliques)
+        arrays = {f"potential_{i}": np.asarray(self.model.potentials[cl].values) for i, cl in enumerate(cliques)}
+        return persistence.save_arrays(directory, arrays, {
+            "generator": self.name,
+            "is_dp": self.is_dp,
+            "architecture": {"max_model_size_mb": self.max_model_size_mb, "round_iters": self.round_iters,
+                             "final_iters": self.final_iters, "tolerance": self.tolerance},
+            "graphical_model": {"attributes": list(self.domain.attributes), "shape": list(self.domain.shape),
+                                "cliques": [list(cl) for cl in cliques], "total": float(self.model.total)},
+            "compression": [{"name": c.name, "mapping": list(c.mapping), "weights": list(c.weights)}
+                            for c in self.columns],
+            "codec": self.codec.to_dict(),
+            "training": self.training_summary,
+            **metadata,
+        })
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "MarginalSynthesizer":
+        meta = persistence.read_meta(directory)
+        arch = meta["architecture"]
+        obj = cls(TableCodec.from_dict(meta["codec"]), max_model_size_mb=arch["max_model_size_mb"],
+                  round_iters=arch["round_iters"], final_iters=arch["final_iters"], tolerance=arch["tolerance"])
+        gm = meta["graphical_model"]
+        obj.domain = Domain(gm["attributes"], gm["shape"])
+        obj.columns = [cells.CompressedColumn(c["name"], tuple(c["mapping"]), tuple(c["weights"]))
+                       for c in meta["compression"]]
+        arrays = persistence.load_arrays(directory)
+        cliques = [tuple(cl) for cl in gm["cliques"]]
+        tables = {cl: Factor(obj.domain.project(cl), arrays[f"potential_{i}"]) for i, cl in enumerate(cliques)}
+        potentials = CliqueVector(obj.domain, cliques, tables)
+        marginals = marginal_oracles.message_passing_stable(potentials, gm["total"])
+        obj.model = MarkovRandomField(potentials=potentials, marginals=marginals, total=gm["total"])
+        obj.training_summary = meta.get("training", {})
+        return obj
+
+
+def l1(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(np.asarray(a) - np.asarray(b)).sum())
+
+
+def expected_noise_l1(sigma: float, cells_: int) -> float:
+    """Expected L1 norm of Gaussian noise σ over ``cells_`` cells: √(2/π)·σ·cells."""
+    return math.sqrt(2 / math.pi) * sigma * cells_
+
+
+def eliminate(potentials: list[tuple[tuple, np.ndarray]], keep: tuple, domain: Domain) -> np.ndarray:
+    """The normalised marginal over ``keep`` of exp(Σ log-potentials): variable elimination,
+    smallest resulting factor first, each new factor rescaled by its maximum (constants
+    cancel in the normalisation), so nothing under- or overflows."""
+    factors = [(tuple(cl), np.exp(v - v.max())) for cl, v in potentials]
+    remaining = {a for cl, _ in factors for a in cl} - set(keep)
+    while remaining:
+        def cost(a):
+            return np.prod([domain[b] for b in set().union(*(cl for cl, _ in factors if a in cl))])
+        var = min(remaining, key=cost)
+        remaining.discard(var)
+        touching = [f for f in factors if var in f[0]]
+        factors = [f for f in factors if var not in f[0]]
+        attrs = tuple(sorted(set().union(*(cl for cl, _ in touching)) - {var}))
+        merged = _einsum(touching, attrs)
+        factors.append((attrs, merged / max(merged.max(), 1e-300)))
+    result = _einsum(factors, tuple(keep))
+    return result / result.sum()
+
+
+def _einsum(factors: list[tuple[tuple, np.ndarray]], out: tuple) -> np.ndarray:
+    """Product of factors summed down to the attributes ``out`` (in that order)."""
+    letters = {a: i for i, a in enumerate(sorted({a for cl, _ in factors for a in cl} | set(out)))}
+    operands = []
+    for cl, values in factors:
+        operands += [values, [letters[a] for a in cl]]
+    if not operands:
+        return np.ones(())
+    return np.einsum(*operands, [letters[a] for a in out], optimize=True)
