@@ -111,20 +111,41 @@ def find_intervals(obj, prefix: str = "") -> list[dict]:
     return found
 
 
-def tstr_pairs(tstr: dict | None, prefix: str = "") -> list[dict]:
-    """Every ``tstr_<metric>`` with a ``trtr_<metric>`` beside it, at any depth of the TSTR
-    section (one model now; several models when the audit grows): [{model, metric, tstr, trtr}]."""
-    pairs = []
+def tstr_pairs(tstr: dict | None) -> list[dict]:
+    """TSTR against TRTR per model and metric: [{model, metric, tstr, trtr}]. Reads either
+    shape at any depth: ``tstr_<metric>`` beside ``trtr_<metric>``, or ``tstr`` and ``trtr``
+    dicts of metrics side by side (one per model). When per-model results exist, the flat
+    top-level summary (a copy of one of them) is left out."""
     if not isinstance(tstr, dict):
+        return []
+    nested = _tstr_pairs(tstr, "", top=False)
+    return nested or _tstr_pairs(tstr, "", top=True)
+
+
+def _tstr_pairs(node: dict, prefix: str, *, top: bool) -> list[dict]:
+    pairs = []
+    model = prefix or str(node.get("model") or "model")
+    if isinstance(node.get("tstr"), dict) and isinstance(node.get("trtr"), dict):
+        pairs += [{"model": model, "metric": k, "tstr": float(v), "trtr": float(node["trtr"][k])}
+                  for k, v in node["tstr"].items() if is_number(v) and is_number(node["trtr"].get(k))]
+    if top:
+        pairs += [{"model": model, "metric": k[5:], "tstr": float(v), "trtr": float(node["trtr_" + k[5:]])}
+                  for k, v in node.items()
+                  if k.startswith("tstr_") and is_number(v) and is_number(node.get("trtr_" + k[5:]))]
         return pairs
-    model = tstr.get("model") or prefix or "model"
-    for key, value in tstr.items():
-        if key.startswith("tstr_") and is_number(value) and is_number(tstr.get("trtr_" + key[5:])):
-            pairs.append({"model": str(model), "metric": key[5:], "tstr": float(value),
-                          "trtr": float(tstr["trtr_" + key[5:]])})
-        elif isinstance(value, dict):
-            pairs += tstr_pairs(value, f"{prefix}.{key}" if prefix else str(key))
+    for key, value in node.items():
+        if isinstance(value, dict) and key not in ("tstr", "trtr"):
+            child = f"{prefix}.{key}" if prefix else str(key)
+            pairs += _tstr_pairs(value, child, top=False) + _tstr_pairs(value, child, top=True)
     return pairs
+
+
+ATTACK_WORDS = ("risk", "membership", "mia", "attack", "singling", "linkab", "inference")
+
+
+def attack_intervals(audit: dict) -> list[dict]:
+    """The intervals of privacy attacks (not of utility metrics such as detection AUC)."""
+    return [i for i in find_intervals(audit or {}) if any(w in i["name"].lower() for w in ATTACK_WORDS)]
 
 
 def mechanism_facts(privacy: dict) -> dict:

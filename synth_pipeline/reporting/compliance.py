@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from synth_pipeline.reporting.common import failed_gates, find_intervals, fmt, is_number, is_privacy_gate
+from synth_pipeline.reporting.common import attack_intervals, failed_gates, fmt, is_number
 
 COMPLIANT, REVIEW, NON_COMPLIANT = "compliant", "review required", "non-compliant"
 # ε above which a guarantee is weak evidence of anonymisation (privacy_level's "weak" band).
@@ -84,7 +84,7 @@ def evidence(*, privacy_report: dict, pii: dict, audit: dict, run_id: str | None
              extra_gates: list[dict] | None = None) -> dict:
     """This run's evidence, shared by every framework (aggregates and DP metadata only)."""
     attacks = {k: v for k, v in ((audit or {}).get("dcr") or {}).items() if is_number(v)}
-    for item in find_intervals(audit or {}):
+    for item in attack_intervals(audit):
         attacks[item["name"]] = f"{fmt(item['value'])} [{fmt(item['low'])}, {fmt(item['high'])}]"
     gates = [{"gate": g.get("gate"), "passed": bool(g.get("passed"))}
              for g in (audit or {}).get("gates", []) + list(extra_gates or [])]

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from synth_pipeline.reporting.common import INTERNAL_LABEL, find_intervals, fmt, is_privacy_gate, tstr_pairs
+from synth_pipeline.reporting.common import INTERNAL_LABEL, attack_intervals, is_privacy_gate, tstr_pairs
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
 NUMERIC_BINS = 20
@@ -190,7 +190,7 @@ def tstr_png(tstr: dict | None) -> bytes:
 
 def attacks_png(audit: dict) -> bytes:
     """Attack estimates with their intervals, and privacy gates against their thresholds."""
-    intervals = find_intervals(audit or {})
+    intervals = attack_intervals(audit)
     gates = [g for g in (audit or {}).get("gates", []) if is_privacy_gate(g) and g.get("value") is not None]
     if not intervals and not gates:
         return _empty("Privacy attacks", "no attack result in the audit")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from synth_pipeline.privacy.config import privacy_level
 from synth_pipeline.reporting.common import (
-    AUDIT_NOTE, failed_gates, find_intervals, fmt, is_number, is_privacy_gate, mechanism_facts)
+    AUDIT_NOTE, attack_intervals, failed_gates, fmt, is_number, is_privacy_gate, mechanism_facts)
 
 # Score anchors (ε, score), linear in between: the bands follow privacy_level's scale
 # (very strong < 1 ≤ strong < 5 ≤ moderate < 10 ≤ weak < 20 ≤ insufficient).
@@ -46,10 +46,8 @@ def _empirical(privacy_audit: dict | None) -> dict | None:
 
 def _attack_warnings(audit: dict) -> list[str]:
     warnings = []
-    for item in find_intervals(audit):
+    for item in attack_intervals(audit):
         name = item["name"].lower()
-        if not any(w in name for w in ("risk", "membership", "mia", "attack", "singling", "linkab", "inference")):
-            continue
         # AUCs are centred on 0.5; risks on 0.
         excess = item["value"] - 0.5 if "auc" in name else item["value"]
         if excess > HIGH_ATTACK_RISK:
