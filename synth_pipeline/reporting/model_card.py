@@ -180,9 +180,9 @@ def render_markdown(card: dict) -> str:
         lines += [f"| {g['gate']} | {g['metric']} | {fmt(g['value'])} | {fmt(g['threshold'])} | "
                   f"{'pass' if g['passed'] else 'FAIL'} |" for g in a["gates"]]
     emp = card.get("empirical_privacy_audit")
-    if isinstance(emp, dict):
+    for result in ([emp] if isinstance(emp, dict) else emp if isinstance(emp, list) else []):
         lines += ["", "## Empirical privacy audit (internal, not DP)", ""]
-        lines += _table([(k.replace("_", " "), v) for k, v in emp.items() if not isinstance(v, (dict, list))])
+        lines += _table([(k.replace("_", " "), v) for k, v in result.items() if not isinstance(v, (dict, list))])
     lines += ["", "## Intended uses", ""] + [f"- {u}" for u in card["intended_uses"]]
     lines += ["", "## Out of scope", ""] + [f"- {u}" for u in card["out_of_scope_uses"]]
     return "\n".join(lines) + "\n"

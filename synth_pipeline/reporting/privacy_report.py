@@ -29,7 +29,13 @@ def epsilon_score(epsilon: float) -> float:
     return 0.0
 
 
-def _empirical(privacy_audit: dict | None) -> dict | None:
+def _empirical(privacy_audit: dict | list | None) -> dict | None:
+    """The empirical audit's result (issue 9's ``privacy_audit``); of several auditors, the
+    one with the highest lower bound."""
+    if isinstance(privacy_audit, list):
+        results = [_empirical(r) for r in privacy_audit]
+        results = [r for r in results if r is not None]
+        return max(results, key=lambda r: r["empirical_epsilon_lower_bound"] or 0.0, default=None)
     if not isinstance(privacy_audit, dict):
         return None
     lower = next((privacy_audit[k] for k in ("empirical_epsilon_lower_bound", "epsilon_lower_bound",
@@ -40,7 +46,8 @@ def _empirical(privacy_audit: dict | None) -> dict | None:
     return {"claimed_epsilon": claimed, "empirical_epsilon_lower_bound": lower,
             "confidence": privacy_audit.get("confidence"), "auditor": privacy_audit.get("auditor"),
             "canaries": privacy_audit.get("canaries", privacy_audit.get("m")),
-            "exceeds_claim": (lower is not None and claimed is not None and lower > claimed),
+            "exceeds_claim": ((lower is not None and claimed is not None and lower > claimed)
+                              or (privacy_audit.get("gate") or {}).get("passed") is False),
             "dp": False, "note": "empirical lower bound from a separate audit fit; internal, not DP"}
 
 

@@ -142,6 +142,12 @@ def test_empirical_privacy_audit_above_the_claim_is_high_risk():
     assert pr["safety"]["risk_level"] == "high" and pr["privacy_score"]["score"] == 0
     card = model_card.build_model_card(profile=PROFILE, config=CONFIG, model=MODEL, audit=audit)
     assert "Empirical privacy audit" in model_card.render_markdown(card)
+    both = [{"auditor": "black-box", "claimed_epsilon": 1.0, "empirical_epsilon_lower_bound": 0.1},
+            {"auditor": "white-box", "claimed_epsilon": 1.0, "empirical_epsilon_lower_bound": 0.4}]
+    pr = build_privacy_report(model=MODEL, config=CONFIG, ledger_after=LEDGER, audit=AUDIT, profile=PROFILE,
+                              privacy_audit=both)
+    assert pr["empirical_privacy_audit"]["auditor"] == "white-box"
+    assert pr["empirical_privacy_audit"]["exceeds_claim"] is False and pr["privacy_score"]["score"] > 0
 
 
 def test_model_card_lists_reads_budget_split_rng_and_uses():
