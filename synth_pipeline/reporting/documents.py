@@ -81,8 +81,9 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
                     privacy_audit: dict | None = None) -> dict:
     """All documents of one release as dicts, the plots as PNG bytes and the HTML page.
 
-    ``ledger_history`` is the dataset's ledger history (every release); this run's events
-    are those whose run key starts with ``run_id``. ``extra_gates`` are gate verdicts from
+    ``ledger_history`` is the dataset's ledger history (every release); the release's own
+    event is the model's ``ledger_event_id`` (a re-audit run reports its training run's event)
+    or any whose run key starts with ``run_id``. ``extra_gates`` are gate verdicts from
     outside the audit (Dagster checks of this run: {gate, passed}). ``privacy_audit`` is the
     empirical audit's result when there is one (else ``audit['privacy_audit']`` if present).
     """
@@ -90,7 +91,9 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
                            audit=audit, partition_key=partition_key, run_id=run_id)
     privacy = build_privacy_report(model=model, config=config, ledger_after=ledger_after, audit=audit,
                                    profile=profile, pii=pii, privacy_audit=privacy_audit, extra_gates=extra_gates)
-    mine = [e for e in ledger_history if run_id and str(e.get("run_key", "")).startswith(run_id)]
+    event_id = (model.get("privacy") or {}).get("ledger_event_id")
+    mine = [e for e in ledger_history if (event_id and e.get("event_id") == event_id)
+            or (run_id and str(e.get("run_key", "")).startswith(run_id))]
     docs = {
         "release_report": summary,
         "privacy_report": privacy,
