@@ -69,6 +69,15 @@ def budget_split(privacy: dict) -> dict:
     return split
 
 
+def _secure_rng(model: dict) -> dict:
+    """Whether the noise came from a cryptographically secure RNG (Opacus' secure_mode); the
+    generators record it in their privacy or training metadata when they use one."""
+    used = bool((model.get("privacy") or {}).get("secure_rng") or (model.get("training") or {}).get("secure_mode"))
+    return {"used": used, "note": "Opacus secure_mode (CSPRNG noise)" if used else
+            "torch's and numpy's default generators, seeded (Opacus secure_mode off): a secure RNG would guard "
+            "against floating-point and seed attacks on the noise"}
+
+
 def audit_summary(audit: dict) -> dict:
     """Known sections by name, every other number generically (the audit grows)."""
     audit = audit or {}
@@ -117,9 +126,7 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
             "mechanism": privacy.get("mechanism"), "mechanism_parameters": mechanism_facts(privacy),
             "budget_split": budget_split(privacy) if is_dp else {"note": "not DP: nothing is charged"},
             "ledger_event_id": privacy.get("ledger_event_id"),
-            "secure_rng": {"used": False, "note": "torch's and numpy's default generators, seeded: a secure "
-                                                  "RNG would guard against floating-point and seed attacks "
-                                                  "on the noise"},
+            "secure_rng": _secure_rng(model),
         },
         "raw_data_reads": [dict(r) for r in RAW_DATA_READS] + [dict(r) for r in REPORT_DATA_READS],
         "hyper_parameters": {**hyper, **{k: plan.get(k) for k in ("steps", "sample_rate", "noise_multiplier")
