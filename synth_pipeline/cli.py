@@ -25,7 +25,8 @@ log = logging.getLogger("synth_pipeline")
 SAMPLE_DROP = "data/sample/adult_sample.csv"
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
-COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.audit")
+COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.audit",
+                                    "synth_pipeline.commands.privacy_audit")
 DEMO_PARTITION = "adult_sample.csv"
 
 

@@ -236,8 +236,32 @@ class DPCTGAN:
         summary = training.run(prepared, step, config=config, plan=plan, private=self.is_dp, name=self.name,
                                on_epoch=on_epoch, on_dp_start=on_dp_start)
         self.generator = self.generator.to("cpu").eval()
+        # Kept in memory for the privacy audit's white-box score; never saved nor released.
+        self.critic = training.unwrap(critic).to("cpu").eval()
         self.training_summary = {**summary, "device": str(device)}
         return self
+
+    @torch.no_grad()
+    def record_scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Per-record fit: the final critic's score (logit of "real"), averaged over the
+        record's own condition vectors (one per discrete column, as in training); a pack of
+        ``pac`` copies of the record for the twin. Higher means the critic takes the record
+        for a training row. Only after ``fit`` in this process (the critic is not saved).
+        Reads the rows given (the privacy audit's canaries); not DP: internal audit only."""
+        critic = getattr(self, "critic", None)
+        if critic is None:
+            raise ValueError("record_scores needs the critic of a fit in this process (it is never saved)")
+        x = torch.from_numpy(self.codec.encode(frame))
+        blocks = self.conditions.blocks or [None]
+        total = torch.zeros(len(x))
+        for b, c in enumerate(blocks):
+            cond = torch.zeros(len(x), self.conditions.width)
+            if c is not None:
+                offset = self.conditions.offsets[b]
+                cond[:, offset:offset + c.width] = x[:, c.start:c.start + c.width]
+            rows = torch.cat([x, cond], dim=1)
+            total += critic(rows.repeat_interleave(self.pac, dim=0)).reshape(-1)
+        return (total / len(blocks)).numpy().astype(float)
 
     # -- sampling -----------------------------------------------------------------------
     @torch.no_grad()

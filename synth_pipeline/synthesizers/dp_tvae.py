@@ -149,6 +149,24 @@ class DPTVAE:
             parts.append(self.codec.decode(numeric, out, rng))
         return pd.concat(parts, ignore_index=True)
 
+    # -- per-record fit (the privacy audit's white-box score) ---------------------------
+    @torch.no_grad()
+    def record_scores(self, frame: pd.DataFrame, *, draws: int = 16, seed: int = 0) -> np.ndarray:
+        """Per-record fit: the training objective's ELBO (minus the per-row loss the model was
+        trained on), averaged over ``draws`` latent draws; higher means the model fits the
+        record better. Reads the rows given (the privacy audit passes its synthetic canaries);
+        not DP: a view of the model for the internal audit, never released."""
+        x = torch.from_numpy(self.codec.encode(frame))
+        model = self.model.eval()
+        h = model.encoder(x)
+        mu, logvar = model.mu(h), model.logvar(h).clamp(-8, 8)
+        gen = torch.Generator().manual_seed(seed)
+        total = torch.zeros(len(x))
+        for _ in range(draws):
+            z = mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar)
+            total += _per_row_loss(self.codec, x, model.decoder(z), mu, logvar, self.kl_weight)
+        return (-total / draws).numpy().astype(float)
+
     # -- persistence: state dict + JSON, no pickles --------------------------------
     def save(self, directory: str | Path, *, metadata: dict) -> Path:
         return persistence.save(directory, self.model, {

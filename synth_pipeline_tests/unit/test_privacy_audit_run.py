@@ -1,0 +1,88 @@
+"""The whole audit on a small table: a broken mechanism fails the gate, a correct one passes;
+the result holds no values and the audit's fit leaves nothing behind; CLI and Dagster wiring."""
+
+import json
+import tempfile
+from dataclasses import replace
+
+import dagster as dg
+import pytest
+import torch
+
+from synth_pipeline.privacy.config import SynthesisConfig
+from synth_pipeline.privacy_audit import make_canaries, run_privacy_audit
+from synth_pipeline_tests.conftest import SCHEMA
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small fits run faster on one thread, and steadier on a shared machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# Small table, many passes: each row is seen 20 times with a weight of 1/25 of its batch.
+SMALL = dict(generator="dp-tvae", epsilon=1.0, delta=1e-5, epochs=20, batch_size=25, learning_rate=1e-2)
+
+
+def test_a_broken_mechanism_fails_the_gate_and_a_correct_one_passes(schema, sample_frame):
+    train = sample_frame.head(500)
+    config = SynthesisConfig(**SMALL)
+    broken = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box",
+                               plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))  # claims ε=1, adds no noise
+    assert broken["canaries"] == 100 and broken["claimed_epsilon"] == 1.0
+    assert broken["empirical_epsilon_lower_bound"] > 1.0
+    assert not broken["gate"]["passed"] and "exceeds the claimed" in broken["gate"]["message"]
+    correct = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box")
+    assert correct["noise_multiplier"] > 1 and correct["gate"]["passed"]
+    assert correct["empirical_epsilon_lower_bound"] <= 1.0
+
+
+def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(schema, sample_frame, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    train = sample_frame.head(300)
+    result = run_privacy_audit(train=train, schema=schema, canaries=40, auditor="black-box",
+                               config=SynthesisConfig(generator="tvae", epochs=2, batch_size=50))
+    assert result["claimed_epsilon"] is None and not result["gate"]["passed"]  # a twin claims no ε
+    assert result["canaries"] == 40 and result["synthetic_rows"] == 300 and result["internal_non_dp"]
+    assert 0 <= result["correct"] <= result["guesses"] <= 40
+    assert "not DP" in result["note"] or "non-DP" in result["note"]
+    assert not list(tmp_path.iterdir())  # model and synthetic rows gone
+    text = json.dumps(result)
+    canaries = make_canaries(schema, 40, seed=0)
+    names = [c.name for c in schema.modelled_columns if c.type == "categorical"]
+    private = {str(v) for v in train[names].to_numpy().ravel()} | {str(v) for v in canaries[names].to_numpy().ravel()}
+    assert not [v for v in private if f'"{v}"' in text]
+
+
+def test_cli_prints_one_json_object(small_drop, capsys):
+    from synth_pipeline.cli import main
+
+    code = main(["privacy-audit", "--input", str(small_drop), "--schema", str(SCHEMA), "--generator", "dp-tvae",
+                 "--epsilon", "2", "--canaries", "40", "--epochs", "1", "--batch-size", "48"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["claimed_epsilon"] == 2.0 and result["confidence"] == 0.95 and result["canaries"] == 40
+    assert {"empirical_epsilon_lower_bound", "guesses", "correct", "gate_passed"} <= set(result)
+    assert main(["privacy-audit", "--input", str(small_drop), "--schema", str(SCHEMA), "--generator", "aim-x",
+                 "--epsilon", "1"]) == 2
+
+
+def test_dagster_asset_is_opt_in_with_a_blocking_gate_its_own_job_and_schedule():
+    from synth_pipeline.definitions import defs
+    from synth_pipeline.defs.privacy_audit import privacy_audit_gate
+
+    repo = defs.get_repository_def()
+    key = dg.AssetKey("privacy_audit")
+    assert {k.to_user_string() for k in repo.asset_graph.get(key).parent_keys} == {"raw_dataset", "dp_config"}
+    assert key not in repo.get_job("synthesize_release").asset_layer.executable_asset_keys
+    assert key in repo.get_job("privacy_audit_job").asset_layer.executable_asset_keys
+    assert "weekly_privacy_audit" in {s.name for s in repo.schedule_defs}
+    specs = [spec for a in repo.asset_graph.assets_defs for spec in a.check_specs if spec.asset_key == key]
+    assert [s.name for s in specs] == ["privacy_audit_gate"] and specs[0].blocking
+    failed = privacy_audit_gate({"gate": {"passed": False, "message": "exceeds"}, "empirical_epsilon_lower_bound": 2.0,
+                                 "claimed_epsilon": 1.0, "confidence": 0.95})
+    assert not failed.passed and failed.description == "exceeds"
