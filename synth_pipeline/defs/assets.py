@@ -1,8 +1,11 @@
 """The asset chain, one data drop per partition. Each asset calls one core function."""
 
 
+from dataclasses import fields
+
 import dagster as dg
 import pandas as pd
+from pydantic import create_model
 
 from synth_pipeline import pipeline
 from synth_pipeline.data_io import DropReadError, read_drop, split_holdout
@@ -10,7 +13,8 @@ from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.defs.run_events import gate_results, run_events
 from synth_pipeline.evaluation.audit import run_audit
-from synth_pipeline.evaluation.gates import AuditPolicy
+from synth_pipeline.evaluation.gates import AuditPolicy, PolicyError, policy_from_mapping
+from synth_pipeline.evaluation.release import ReleaseRefused, write_release
 from synth_pipeline.pii import scan
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.preprocessing import schema_with_statistics
@@ -37,10 +41,11 @@ class SynthesisRunConfig(dg.Config):
     quality: str = "balanced"
 
 
-class AuditPolicyConfig(dg.Config):
-    min_tstr_auc_ratio: float = AuditPolicy.min_tstr_auc_ratio
-    max_dcr_share: float = AuditPolicy.max_dcr_share
-    max_exact_match_share: float = AuditPolicy.max_exact_match_share
+# One optional field per threshold of the release policy (names as in the file): a run may
+# override any of them; unset fields keep the file's value.
+AuditPolicyConfig = create_model(
+    "AuditPolicyConfig", __base__=dg.Config, __doc__="Per-run overrides of the release policy's thresholds.",
+    **{f.name: (float | None, None) for f in fields(AuditPolicy)})
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pandas"})
@@ -133,12 +138,18 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
                   dp_config: dict, dp_model: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
-    """Utility and privacy-risk metrics against the held-out real split; not DP, internal."""
+    """Utility, subgroup and privacy-attack metrics against the held-out real split, and the
+    release gates' verdicts. Reads private values, not DP; internal, aggregated."""
     release = SynthesisConfig.from_dict(dp_config["config"])
     train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
     schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
+    try:
+        overrides = {k: v for k, v in config.model_dump().items() if v is not None}
+        policy = policy_from_mapping(overrides, source="audit_metrics run config", base=files.policy())
+    except PolicyError as exc:
+        raise dg.Failure(description=str(exc)) from None
     metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=schema,
-                        policy=AuditPolicy(**config.model_dump()), seed=release.seed)
+                        policy=policy, seed=release.seed)
     context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
     return metrics
 
@@ -172,3 +183,18 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
         "compliance": dg.MetadataValue.md("\n".join(f"- {k}: {v}" for k, v in statuses.items())),
     })
     return {k: str(v) for k, v in paths.items()}
+
+
+@dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"csv", "parquet"}, deps=[compliance_report])
+def released(context: dg.AssetExecutionContext, synthetic_table: pd.DataFrame, audit_metrics: dict,
+             dp_model: dict) -> dict:
+    """The release: the synthetic table written to the run's ``release/`` folder, only when
+    every audit gate and the dp_guarantee gate passed (their blocking checks stop this asset
+    first; it checks the verdicts again, so no selection can skip them). Synthetic rows only."""
+    try:
+        paths = write_release(synthetic_table, audit_metrics, generator=dp_model["generator"],
+                              is_dp=bool(dp_model["is_dp"]), folder=pipeline.release_folder(dp_model))
+    except ReleaseRefused as exc:
+        raise dg.Failure(description=str(exc)) from None
+    context.add_output_metadata({"rows": len(synthetic_table), "path": dg.MetadataValue.path(paths["csv"])})
+    return paths

@@ -51,9 +51,10 @@ def _hits(secret: ColumnSpec, train: pd.DataFrame, targets: list[pd.DataFrame], 
 
 def attribute_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                         schema: TableSchema, seed: int = 0, max_rows: int = 5_000,
-                        max_synthetic: int = 20_000) -> dict:
+                        max_synthetic: int = 10_000) -> dict:
     """Per declared sensitive column: hit rate on members (training rows), on non-members
     (holdout rows, the control) and of the baseline (the synthetic majority or median).
+    The attacker's model learns from at most ``max_synthetic`` synthetic rows.
 
     Reads private values, not DP; internal, aggregated. ``advantage`` = members − non-members:
     what the synthetic table teaches about the people in it beyond the population pattern.

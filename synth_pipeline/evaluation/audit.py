@@ -89,7 +89,7 @@ def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
         return tstr_summary(scores["label"])
 
     section("quality", lambda: quality(holdout, synthetic, schema))
-    section("associations", lambda: association_retention(real_train, synthetic, schema))
+    section("associations", lambda: association_retention(real_train, synthetic, schema, seed=seed))
     section("detection", lambda: detection(real=holdout, synthetic=synthetic, schema=schema, seed=seed,
                                            max_rows=max_rows))
     section("tstr", utility)
@@ -98,7 +98,7 @@ def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
                                                  scores=scores.get("label")))
     section("dcr", lambda: dcr(**common))
     section("membership", lambda: membership_inference(**common))
-    section("attribute_inference", lambda: attribute_inference(**common, max_synthetic=max_rows))
+    section("attribute_inference", lambda: attribute_inference(**common))
     section("singling_out", lambda: singling_out(**common))
     section("linkability", lambda: linkability(**common))
     section("inference", lambda: inference(**common))

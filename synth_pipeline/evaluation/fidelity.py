@@ -102,34 +102,40 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) ->
 ASSOCIATED = 0.1  # a pair whose real dependence reaches this counts as associated
 
 
-def _dependence(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> float:
-    """TV distance between a pair's joint distribution and the product of its marginals:
-    0 for independent columns (over the public bins), larger for stronger association."""
+def _dependence(a: np.ndarray, b: np.ndarray, ka: int, kb: int, rng: np.random.Generator) -> float:
+    """Association of two code columns above chance: the TV distance between their joint
+    distribution and the product of the marginals, minus the same for ``b`` shuffled (the
+    distance a sample of this size shows without any association); 0 when independent."""
     if not len(a):
         return 0.0
-    joint = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb) / len(a)
-    return 0.5 * float(np.abs(joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))).sum())
+
+    def distance(b_codes: np.ndarray) -> float:
+        joint = np.bincount(a * kb + b_codes, minlength=ka * kb).reshape(ka, kb) / len(a)
+        return 0.5 * float(np.abs(joint - np.outer(joint.sum(axis=1), joint.sum(axis=0))).sum())
+
+    return max(distance(b) - distance(rng.permutation(b)), 0.0)
 
 
-def association_retention(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) -> dict:
-    """How much of the real tables' associations the synthetic rows keep, over the pairs that
-    are associated in the real rows (dependence ≥ ASSOCIATED): per pair 1 − |dep_synth −
-    dep_real| / dep_real, clipped to [0, 1]; 1 is the same strength, 0 none (or double).
+def association_retention(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema, *,
+                          seed: int = 0) -> dict:
+    """How much of the real table's associations the synthetic rows keep, over the pairs that
+    are associated in the real rows (dependence above chance ≥ ASSOCIATED, over public bins):
+    per pair 1 − |dep_synth − dep_real| / dep_real, clipped to [0, 1]; 1 is the same
+    strength, 0 none (or double).
 
     The mean pair trend of SDMetrics is dominated by the many nearly independent pairs, so a
     generator that samples every column on its own still scores high there; here it scores
-    near 0. Reads private values, not DP; internal, aggregated. ``real`` should be the
-    training rows (the larger real sample: the finite-sample bias of the dependence is then
-    alike on both sides).
+    near 0. Reads private values, not DP; internal, aggregated.
     """
+    rng = np.random.default_rng(seed)
     columns = schema.modelled_columns
     codes = {c.name: discrete_codes([real, synthetic], c) for c in columns}
     kept = {}
     for a, b in itertools.combinations(columns, 2):
         ((ra, sa), ka), ((rb, sb), kb) = codes[a.name], codes[b.name]
-        real_dep = _dependence(ra, rb, ka, kb)
+        real_dep = _dependence(ra, rb, ka, kb, rng)
         if real_dep >= ASSOCIATED:
-            synth_dep = _dependence(sa, sb, ka, kb)
+            synth_dep = _dependence(sa, sb, ka, kb, rng)
             kept[f"{a.name}|{b.name}"] = float(np.clip(1 - abs(synth_dep - real_dep) / real_dep, 0.0, 1.0))
     if not kept:
         return {"skipped": f"no pair of columns is associated in the real rows (dependence ≥ {ASSOCIATED})"}

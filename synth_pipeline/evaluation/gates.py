@@ -20,7 +20,7 @@ class AuditPolicy:
     # utility
     min_quality_score: float = 0.85
     min_column_pair_trends: float = 0.85
-    min_association_retention: float = 0.2
+    min_association_retention: float = 0.1
     max_detection_auc: float = 0.75
     min_tstr_auc_ratio: float = 0.8
     min_logistic_tstr_auc_ratio: float = 0.8

@@ -9,7 +9,7 @@ from synth_pipeline_tests.integration.conftest import LENIENT_POLICY, failed_che
 from synth_pipeline_tests.unit.test_reporting import assert_offline
 
 ALL_ASSETS = {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "dp_model", "synthetic_table",
-              "audit_metrics", "compliance_report"}
+              "audit_metrics", "compliance_report", "released"}
 CANARY_NAME = "Zebulon Canaryfield-Quux"
 CANARY_EMAIL = "zq.canary.7731@example.org"
 CANARY_FNLWGT = 1234577  # inside the declared bounds, absent from Adult
@@ -94,6 +94,15 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
     texts = [_event_text(project, result), *_metadata_texts(project, result), *files.values()]
     for canary in (CANARY_NAME, CANARY_EMAIL, str(CANARY_FNLWGT)):
         assert all(canary not in text for text in texts), canary
+
+    # Every gate passed: the release folder holds the synthetic rows and the verdicts.
+    released = result.output_for_node("released")
+    assert released["csv"].endswith("release/synthetic.csv")
+    manifest = json.loads(open(released["manifest"], encoding="utf-8").read())
+    assert manifest["rows"] == len(synthetic) and all(g["passed"] for g in manifest["gates"])
+    audit_gates = {e.check_name for e in result.get_asset_check_evaluations()
+                   if e.asset_key.to_user_string() == "audit_metrics"}
+    assert audit_gates == {g["gate"] for g in manifest["gates"]}
 
 
 def model_columns(project):
@@ -182,16 +191,22 @@ def test_budget_gate_refuses_before_training_and_charges_nothing(project, sample
     assert project.ledger().history() == []
 
 
-def test_audit_gate_blocks_the_report(project, sample_frame):
+def test_audit_gate_blocks_the_report_and_the_release(project, sample_frame):
     key = project.drop("audit.csv", sample_frame)
 
-    result = project.run(key, policy={"min_tstr_auc_ratio": 1.5})
+    result = project.run(key, policy={"min_tstr_auc_ratio": 1.5, "max_membership_auc": 0.01})
 
     failures = failed_checks(result)
-    assert set(failures) == {"utility_floor"}
-    assert "tstr_auc_ratio" in failures["utility_floor"] and "1.5" in failures["utility_floor"]
+    assert set(failures) == {"utility_floor", "membership_inference_ceiling"}
+    # Each failing gate says which metric, its value and its threshold.
+    assert "tstr_auc_ratio = " in failures["utility_floor"] and "≥ 1.5" in failures["utility_floor"]
+    assert "membership_auc = " in failures["membership_inference_ceiling"]
+    assert "≤ 0.01" in failures["membership_inference_ceiling"]
     assert "audit_metrics" in materialized(result)
-    assert "compliance_report" not in materialized(result)
+    assert "compliance_report" not in materialized(result) and "released" not in materialized(result)
+    assert not list((project.root / "outputs").rglob("release/*"))  # nothing released
+    # The table sampled before the gates stays beside the model, outside the release folder.
+    assert list((project.root / "outputs").rglob("synthetic.csv"))
     # The model was trained: the spend stays on the ledger even though the release is blocked.
     assert [e["status"] for e in project.ledger().history()] == ["committed"]
 
@@ -203,7 +218,7 @@ def test_refresh_job_reaudits_without_spending(project, sample_frame):
     refreshed = project.run(key, job="refresh_audit")
 
     assert refreshed.success, failed_checks(refreshed)
-    assert materialized(refreshed) == {"audit_metrics", "compliance_report"}
+    assert materialized(refreshed) == {"audit_metrics", "compliance_report", "released"}
     assert len(project.ledger().history()) == 1
 
 
@@ -297,6 +312,8 @@ def test_non_private_twin_is_reported_but_never_passes_the_privacy_gate(project,
     assert {f["status"] for f in compliance["frameworks"].values()} == {"non-compliant"}
     privacy = json.loads(open(paths["privacy_report"], encoding="utf-8").read())
     assert privacy["privacy_score"]["score"] == 0 and privacy["safety"]["risk_level"] == "high"
+    assert "released" not in materialized(result)  # the dp_guarantee gate blocks the release
+    assert not list((project.root / "outputs").rglob("release/*"))
     assert project.ledger().history() == []
 
 

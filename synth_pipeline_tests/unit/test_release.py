@@ -1,0 +1,47 @@
+"""The release decision: written only when every gate passed and the generator is DP."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from synth_pipeline.evaluation.gates import AuditPolicy, evaluate_gates
+from synth_pipeline.evaluation.release import RELEASE_DIR, ReleaseRefused, write_release
+
+
+def _audit(**values) -> dict:
+    metrics = {"tstr": {"auc_ratio": values.get("ratio", 0.9)},
+               "dcr": {"dcr_share": 0.5, "exact_match_share": values.get("copies", 0.0), "nndr_median": 0.9}}
+    policy = AuditPolicy(**{f: (0.0 if f.startswith("min_") else 1.0) for f in AuditPolicy.__dataclass_fields__
+                            if f not in ("min_tstr_auc_ratio", "max_exact_match_share")})
+    gates = [g.as_dict() for g in evaluate_gates(metrics, policy)]
+    for g in gates:  # the sections not given here: pass them, so each test isolates one gate
+        if g["metric"] not in ("tstr_auc_ratio", "exact_match_share"):
+            g.update(passed=True, value=0.0)
+    return {**metrics, "gates": gates, "passed": all(g["passed"] for g in gates), "note": "not DP"}
+
+
+ROWS = pd.DataFrame({"age": [30, 40], "sex": pd.array(["Female", "Male"], dtype="string")})
+
+
+def test_every_gate_passed_writes_the_release_folder(tmp_path):
+    paths = write_release(ROWS, _audit(), generator="dp-tvae", is_dp=True, folder=tmp_path)
+    assert paths["csv"] == str(tmp_path / RELEASE_DIR / "synthetic.csv")
+    assert pd.read_csv(paths["csv"]).shape == (2, 2) and pd.read_parquet(paths["parquet"]).shape == (2, 2)
+    manifest = json.loads(open(paths["manifest"], encoding="utf-8").read())
+    assert manifest["differentially_private"] is True and manifest["rows"] == 2
+    assert {"gate", "metric", "value", "threshold", "passed"} == set(manifest["gates"][0])
+
+
+@pytest.mark.parametrize("audit, is_dp, expected", [
+    (_audit(copies=0.2), True, ["copy_ceiling", "exact_match_share = 0.2", "≤ 0.01"]),
+    (_audit(ratio=0.5, copies=0.2), True, ["tstr_auc_ratio = 0.5", "≥ 0.8", "exact_match_share = 0.2"]),
+    (_audit(), False, ["dp_guarantee", "NOT differentially private"]),
+    ({"gates": []}, True, ["no audit gate was evaluated"]),
+])
+def test_a_failing_gate_writes_nothing_and_says_which_metric_value_and_threshold(tmp_path, audit, is_dp, expected):
+    with pytest.raises(ReleaseRefused) as info:
+        write_release(ROWS, audit, generator="tvae" if not is_dp else "dp-tvae", is_dp=is_dp, folder=tmp_path)
+    for text in expected:
+        assert text in str(info.value)
+    assert not (tmp_path / RELEASE_DIR).exists()
