@@ -24,20 +24,20 @@ def one_thread():
 
 
 # Small table, many passes: each row is seen 20 times with a weight of 1/25 of its batch.
-SMALL = dict(generator="dp-tvae", epsilon=1.0, delta=1e-5, epochs=20, batch_size=25, learning_rate=1e-2)
+SMALL = dict(generator="dp-tvae", epsilon=0.5, delta=1e-5, epochs=20, batch_size=25, learning_rate=1e-2)
 
 
 def test_a_broken_mechanism_fails_the_gate_and_a_correct_one_passes(schema, sample_frame):
     train = sample_frame.head(500)
     config = SynthesisConfig(**SMALL)
     broken = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box",
-                               plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))  # claims ε=1, adds no noise
-    assert broken["canaries"] == 100 and broken["claimed_epsilon"] == 1.0
-    assert broken["empirical_epsilon_lower_bound"] > 1.0
+                               plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))  # claims ε=0.5, adds no noise
+    assert broken["canaries"] == 100 and broken["claimed_epsilon"] == 0.5
+    assert broken["empirical_epsilon_lower_bound"] > 0.5
     assert not broken["gate"]["passed"] and "exceeds the claimed" in broken["gate"]["message"]
     correct = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box")
     assert correct["noise_multiplier"] > 1 and correct["gate"]["passed"]
-    assert correct["empirical_epsilon_lower_bound"] <= 1.0
+    assert correct["empirical_epsilon_lower_bound"] <= 0.5
 
 
 def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(schema, sample_frame, tmp_path, monkeypatch):
