@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from synth_pipeline.evaluation.features import discrete_codes, model_frame, numeric_values, subsample
+from synth_pipeline.evaluation.features import AuditInputError, discrete_codes, model_frame, numeric_values, subsample
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
 NUMERIC_TOLERANCE = 0.05  # a numeric guess hits within 5% of the declared range
@@ -64,7 +64,7 @@ def attribute_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synt
     rng = np.random.default_rng(seed)
     n = min(len(real_train), len(holdout), max_rows)
     if n < 1 or len(synthetic) < 1:
-        raise ValueError("attribute inference needs at least 1 training, 1 holdout and 1 synthetic row")
+        raise AuditInputError("attribute inference needs at least 1 training, 1 holdout and 1 synthetic row")
     members, non_members = subsample(real_train, n, rng), subsample(holdout, n, rng)
     train = subsample(synthetic, max_synthetic, rng)
     columns = {}

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from synth_pipeline.evaluation.features import distance_matrix, subsample
+from synth_pipeline.evaluation.features import AuditInputError, distance_matrix, subsample
 from synth_pipeline.evaluation.stats import auc_with_ci
 from synth_pipeline.schema import TableSchema
 
@@ -29,7 +29,7 @@ def detection(*, real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchem
     rng = np.random.default_rng(seed)
     n = min(len(real), len(synthetic), max_rows)
     if n < FOLDS:
-        raise ValueError(f"detection needs at least {FOLDS} real and {FOLDS} synthetic rows")
+        raise AuditInputError(f"detection needs at least {FOLDS} real and {FOLDS} synthetic rows")
     columns = schema.modelled_columns
     x = np.vstack([distance_matrix(subsample(real, n, rng), columns),
                    distance_matrix(subsample(synthetic, n, rng), columns)])

@@ -11,6 +11,11 @@ import pandas as pd
 
 from synth_pipeline.schema import ColumnSpec
 
+class AuditInputError(ValueError):
+    """The frames cannot support a metric (too few rows, one class): the message says what is
+    missing and never quotes a value."""
+
+
 HGB_MAX_CATEGORIES = 250  # HistGradientBoosting's native categorical support stops at 255 bins
 
 
@@ -62,7 +67,8 @@ def _numeric_values(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def numeric_values(frame: pd.DataFrame, col: ColumnSpec) -> np.ndarray:
-    """A numeric column as floats; missing, unparseable and infinite values are NaN."""
+    """A numeric column as floats; missing, unparseable and infinite values are NaN.
+    Reads private values, not DP; internal (the audit's aggregates only leave)."""
     return _numeric_values(frame, col.name)
 
 
@@ -71,8 +77,8 @@ def discrete_codes(frames: list[pd.DataFrame], col: ColumnSpec) -> tuple[list[np
 
     Categories: the declared ones, then one code for undeclared values and one for missing.
     Numeric: DISCRETE_BINS bins over the declared bounds (values clipped), then missing.
-    Without declared categories or bounds the codes come from the rows themselves; they stay
-    inside the audit (only aggregates computed from them leave it).
+    Without declared categories or bounds the codes come from the rows themselves. Reads
+    private values, not DP; internal: only aggregates computed from the codes leave the audit.
     """
     if col.is_numeric:
         values = [_numeric_values(f, col.name) for f in frames]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from synth_pipeline.evaluation.features import discrete_codes, numeric_values
+from synth_pipeline.evaluation.features import AuditInputError, discrete_codes, numeric_values
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
 
@@ -34,7 +34,8 @@ def _ks_complement(r: np.ndarray, s: np.ndarray) -> float:
 
 
 def column_shape(real: pd.DataFrame, synthetic: pd.DataFrame, col: ColumnSpec) -> float:
-    """KS complement (numeric) or TV complement (categorical): 1 is identical."""
+    """KS complement (numeric) or TV complement (categorical): 1 is identical.
+    Reads private values, not DP; internal, aggregated."""
     if col.is_numeric:
         return _ks_complement(numeric_values(real, col), numeric_values(synthetic, col))
     (r, s), k = discrete_codes([real, synthetic], col)
@@ -55,7 +56,8 @@ def _contingency_similarity(real: tuple, synthetic: tuple, ka: int, kb: int) -> 
 
 
 def pair_trend(real: pd.DataFrame, synthetic: pd.DataFrame, a: ColumnSpec, b: ColumnSpec) -> float:
-    """Correlation similarity (two numeric columns) or contingency similarity (otherwise)."""
+    """Correlation similarity (two numeric columns) or contingency similarity (otherwise).
+    Reads private values, not DP; internal, aggregated."""
     if a.is_numeric and b.is_numeric:
         r = _correlation(numeric_values(real, a), numeric_values(real, b))
         s = _correlation(numeric_values(synthetic, a), numeric_values(synthetic, b))
@@ -72,7 +74,7 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) ->
     once per column so that the pairs of a wide table stay cheap.
     """
     if not len(real) or not len(synthetic):
-        raise ValueError("fidelity needs at least one real and one synthetic row")
+        raise AuditInputError("fidelity needs at least one real and one synthetic row")
     columns = schema.modelled_columns
     codes = {c.name: discrete_codes([real, synthetic], c) for c in columns}
     numbers = {c.name: (numeric_values(real, c), numeric_values(synthetic, c)) for c in columns if c.is_numeric}

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from synth_pipeline.evaluation.features import discrete_codes, distance_matrix, numeric_values, subsample
+from synth_pipeline.evaluation.features import AuditInputError, discrete_codes, distance_matrix, numeric_values, subsample
 from synth_pipeline.evaluation.stats import residual_risk
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
@@ -41,7 +41,7 @@ def linkability_columns(schema: TableSchema) -> tuple[list[ColumnSpec], list[Col
 def _targets(real_train, holdout, n_attacks, max_rows, rng):
     n = min(len(real_train), len(holdout), n_attacks, max_rows)
     if n < 1:
-        raise ValueError("the attack needs at least 1 training row and 1 holdout row")
+        raise AuditInputError("the attack needs at least 1 training row and 1 holdout row")
     return subsample(real_train, n, rng), subsample(holdout, n, rng), n
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from synth_pipeline.evaluation.features import distance_matrix, subsample
+from synth_pipeline.evaluation.features import AuditInputError, distance_matrix, subsample
 from synth_pipeline.evaluation.stats import auc_with_ci
 from synth_pipeline.schema import TableSchema
 
@@ -34,7 +34,7 @@ def membership_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, syn
     half = len(holdout) // 2
     n = min(half, len(holdout) - half, len(real_train), max_rows)
     if n < 1 or len(synthetic) < 1:
-        raise ValueError("membership inference needs at least 2 holdout rows, 1 training row and 1 synthetic row")
+        raise AuditInputError("membership inference needs at least 2 holdout rows, 1 training row and 1 synthetic row")
     columns = schema.modelled_columns
     order = rng.permutation(len(holdout))
     reference = holdout.iloc[np.sort(order[:half])]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from synth_pipeline.evaluation.features import distance_matrix
+from synth_pipeline.evaluation.features import AuditInputError, distance_matrix
 from synth_pipeline.schema import TableSchema
 
 
@@ -31,7 +31,7 @@ def dcr(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     rng = np.random.default_rng(seed)
     n_ref = min(len(real_train), len(holdout), max_rows)
     if n_ref < 2 or len(synthetic) < 1:
-        raise ValueError("DCR needs at least 2 training rows, 2 holdout rows and 1 synthetic row")
+        raise AuditInputError("DCR needs at least 2 training rows, 2 holdout rows and 1 synthetic row")
 
     def pick(frame: pd.DataFrame, n: int) -> pd.DataFrame:
         return frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))]

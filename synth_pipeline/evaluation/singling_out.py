@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.evaluation.features import discrete_codes, numeric_values, subsample
+from synth_pipeline.evaluation.features import AuditInputError, discrete_codes, numeric_values, subsample
 from synth_pipeline.evaluation.stats import residual_risk
 from synth_pipeline.schema import TableSchema
 
@@ -23,7 +23,8 @@ EQ, LE, GE, NULL = 0, 1, 2, 3
 
 
 def value_matrix(frames: list[pd.DataFrame], schema: TableSchema) -> list[np.ndarray]:
-    """Each frame as floats: numeric values, or category codes; NaN where missing."""
+    """Each frame as floats: numeric values, or category codes; NaN where missing.
+    Reads private values, not DP; internal: the matrices never leave this module."""
     columns = schema.modelled_columns
     per_column = []
     for col in columns:
@@ -101,7 +102,7 @@ def singling_out(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
     rng = np.random.default_rng(seed)
     n = min(len(real_train), len(holdout), max_rows)
     if n < 1 or len(synthetic) < 1:
-        raise ValueError("singling out needs at least 1 training, 1 holdout and 1 synthetic row")
+        raise AuditInputError("singling out needs at least 1 training, 1 holdout and 1 synthetic row")
     ori, control, synth = value_matrix(
         [subsample(real_train, n, rng), subsample(holdout, n, rng), subsample(synthetic, max_synthetic, rng)], schema)
     numeric = [c.is_numeric for c in schema.modelled_columns]

@@ -11,17 +11,19 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
+from synth_pipeline.evaluation.features import AuditInputError
+
 
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise AuditInputError(f"confidence must lie in (0, 1), got {confidence}")
     return float(norm.ppf(0.5 * (1.0 + confidence)))
 
 
 def wilson(successes: int, trials: int, *, confidence: float = 0.95) -> tuple[float, float]:
     """Success rate as the Wilson score centre and its half-width (Wilson 1927), as in Giomi et al."""
     if trials < 1:
-        raise ValueError("a success rate needs at least one trial")
+        raise AuditInputError("a success rate needs at least one trial")
     z = _z(confidence)
     z2 = z * z
     denominator = trials + z2
@@ -53,7 +55,7 @@ def auc_with_ci(labels: np.ndarray, scores: np.ndarray, *, confidence: float = 0
     labels = np.asarray(labels, dtype=bool)
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos < 1 or n_neg < 1:
-        raise ValueError("an AUC needs at least one positive and one negative example")
+        raise AuditInputError("an AUC needs at least one positive and one negative example")
     auc = float(roc_auc_score(labels, scores))
     q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
     variance = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc ** 2) + (n_neg - 1) * (q2 - auc ** 2)) / (n_pos * n_neg)

@@ -21,7 +21,8 @@ MIN_GROUP_ROWS = 50  # smaller groups are listed, but their error is mostly samp
 
 def category_coverage(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) -> dict:
     """Share of the categories seen in the real rows that the synthetic rows also hold
-    (SDMetrics' CategoryCoverage), per categorical column; missing values do not count."""
+    (SDMetrics' CategoryCoverage), per categorical column; missing values do not count.
+    Reads private values, not DP; internal, aggregated."""
     per_column = {}
     for col in schema.modelled_columns:
         if col.is_numeric:

@@ -16,7 +16,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-from synth_pipeline.evaluation.features import distance_matrix, model_frame, subsample
+from synth_pipeline.evaluation.features import AuditInputError, distance_matrix, model_frame, subsample
 from synth_pipeline.schema import TableSchema
 
 MODELS = ("hist_gradient_boosting", "logistic_regression")
@@ -60,7 +60,7 @@ def label_scores(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
     known = holdout[label].notna().to_numpy()
     test, y_test = _target(holdout, label, positive)
     if len(np.unique(y_test)) < 2:
-        raise ValueError(f"the holdout holds one class of {label!r}: AUC is undefined; use a larger holdout")
+        raise AuditInputError(f"the holdout holds one class of {label!r}: AUC is undefined; use a larger holdout")
     scores = LabelScores(label=label, holdout_rows=np.flatnonzero(known), y_test=y_test)
     rng = np.random.default_rng(seed)
     for regime, source in (("trtr", real_train), ("tstr", synthetic)):

@@ -270,3 +270,17 @@ def test_category_coverage_counts_categories_the_synthetic_rows_lost(halves, sch
     seen = train["race"].nunique()
     assert result["per_column"]["race"] == pytest.approx(1 / seen) and result["min"] == result["per_column"]["race"]
     assert result["per_column"]["sex"] == 1.0
+
+
+def test_a_library_error_inside_a_metric_is_recorded_without_its_message(monkeypatch):
+    import synth_pipeline.evaluation.audit as audit_module
+
+    def leaky(**kwargs):
+        raise ValueError("could not convert string to float: 'CANARY-VALUE'")
+
+    monkeypatch.setattr(audit_module, "membership_inference", leaky)
+    metrics = run_audit(real_train=_tiny(40, 0), holdout=_tiny(40, 1), synthetic=_tiny(40, 2), schema=TINY_SCHEMA,
+                        policy=AuditPolicy())
+    assert "CANARY" not in json.dumps(metrics)
+    assert "membership could not be computed (ValueError" in metrics["membership"]["error"]
+    assert not next(g for g in metrics["gates"] if g["gate"] == "membership_inference_ceiling")["passed"]
