@@ -236,8 +236,9 @@ def cmd_demo(args) -> int:
     instance = dg.DagsterInstance.get()
     if not instance.has_dynamic_partition(data_drops.name, DEMO_PARTITION):
         instance.add_dynamic_partitions(data_drops.name, [DEMO_PARTITION])
+    given = {"generator": args.generator, "epochs": args.epochs}
     run_config = {"ops": {"dp_config": {"config": {"epsilon": args.epsilon,
-                                                   **({"epochs": args.epochs} if args.epochs else {})}}}}
+                                                   **{k: v for k, v in given.items() if v is not None}}}}}
     log.info("materializing the whole chain for partition %s (ε=%s)", DEMO_PARTITION, args.epsilon)
     result = defs.resolve_job_def("synthesize_release").execute_in_process(
         partition_key=DEMO_PARTITION, instance=instance, run_config=run_config, raise_on_error=False)
@@ -269,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled sample in the local Dagster instance")
     demo.add_argument("--epsilon", type=_positive_float, default=3.0, help="ε of this release (default 3)")
-    demo.add_argument("--epochs", type=_positive_int, help="training epochs (default: recommended)")
+    demo.add_argument("--generator", help="aim, mst, dp-tvae or dp-ctgan (default: recommended for the sample: aim)")
+    demo.add_argument("--epochs", type=_positive_int, help="training epochs of dp-tvae/dp-ctgan (default: recommended)")
     demo.set_defaults(func=cmd_demo)
 
     def ledger_options(p):
@@ -282,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     syn = sub.add_parser("synthesize", help="profile, scan, validate, charge, fit and sample outside Dagster")
     syn.add_argument("--input", required=True, help="the private table (CSV or Parquet)")
     syn.add_argument("--schema", required=True, help="its public schema (YAML)")
-    syn.add_argument("--generator", default="dp-tvae",
-                     help="dp-tvae (default), dp-ctgan; tvae and ctgan are non-private twins")
+    syn.add_argument("--generator",
+                     help="aim, mst, dp-tvae or dp-ctgan (default: the one recommended for this table and ε); "
+                          "tvae and ctgan are non-private twins")
     syn.add_argument("--epsilon", type=_positive_float, required=True, help="ε of this release (charged)")
     syn.add_argument("--delta", type=_positive_float, help="default: min(1e-5, 0.1/n)")
     syn.add_argument("--rows", type=_positive_int, help="synthetic rows (default: as many as training rows)")
@@ -303,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--columns", type=_positive_int, help="modelled columns, instead of --input")
         if name == "validate-config":
             p.add_argument("--config", help="JSON file with config fields")
-            p.add_argument("--generator", help="dp-tvae, dp-ctgan, tvae or ctgan")
+            p.add_argument("--generator", help="aim, mst, dp-tvae, dp-ctgan, tvae or ctgan")
             p.add_argument("--epsilon", type=float, help="target ε")
             p.add_argument("--delta", type=float, help="δ (default: min(1e-5, 0.1/n))")
             p.add_argument("--epochs", type=int, help="training epochs")

@@ -17,7 +17,8 @@ import pandas as pd
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import (
-    QUALITIES, DatasetFacts, SynthesisConfig, TrainingPlan, ValidationResult, plan_training, recommend, validate)
+    MARGINAL_GENERATORS, QUALITIES, DatasetFacts, SynthesisConfig, TrainingPlan, ValidationResult, plan_training,
+    recommend, recommended_generator, validate)
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
 from synth_pipeline.profiling import dataset_facts
@@ -44,11 +45,25 @@ def _training_facts(profile: dict, holdout_fraction) -> DatasetFacts:
 def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
     """Public facts only (profile: schema and n). Unmodellable columns are errors."""
     result = validate(config, _training_facts(profile, config.holdout_fraction), columns=schema.modelled_columns)
-    if profile["unmodellable"]:
-        result.errors.extend(profile["unmodellable"])
+    problems = list(profile["unmodellable"])
+    if result.is_valid and config.generator in MARGINAL_GENERATORS:
+        problems += _marginal_domain_problems(config, schema)
+    if problems:
+        result.errors.extend(problems)
         result.is_valid = False
         result.plan = None
     return result
+
+
+def _marginal_domain_problems(config: SynthesisConfig, schema: TableSchema) -> list[str]:
+    """Public schema only: the marginal generators' domain and model-size caps."""
+    from synth_pipeline.synthesizers.marginal.cells import DomainTooLargeError
+
+    try:
+        generator_class(config.generator)(TableCodec.from_schema(schema.modelled_columns)).check()
+    except DomainTooLargeError as exc:
+        return [str(exc)]
+    return []
 
 
 def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanced",
@@ -58,6 +73,8 @@ def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanc
     facts = _training_facts(profile, fields.get("holdout_fraction", 0.2))
     base = recommend(facts, quality=quality) if quality in QUALITIES else SynthesisConfig()
     given = {k: v for k, v in fields.items() if v is not None}
+    if "generator" not in given and isinstance(given.get("epsilon"), (int, float)):
+        given["generator"] = recommended_generator(facts, given["epsilon"])  # for this ε, not the quality's
     requested = SynthesisConfig.from_dict({**base.as_dict(), "delta": None, **given})
     validation = validate_config(requested, profile, schema)
     return effective_config(requested, validation), validation

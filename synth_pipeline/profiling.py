@@ -59,4 +59,5 @@ def dataset_facts(profile: dict, *, holdout_fraction: float) -> DatasetFacts:
         n_columns=len(profile["modelled_columns"]),
         n_numeric=profile["n_numeric"],
         n_categorical=profile["n_categorical"],
+        n_open=len(profile.get("dp_statistics_needed", [])),
     )

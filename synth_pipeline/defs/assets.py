@@ -26,9 +26,10 @@ GROUP = "synthesis"
 
 
 class SynthesisRunConfig(dg.Config):
-    """Settings of one release; empty epochs/batch_size/delta take the recommended values."""
+    """Settings of one release; empty generator/epochs/batch_size/delta take the recommended
+    values (the generator expected to do best for this table and ε: aim, mst or dp-tvae)."""
 
-    generator: str = "dp-tvae"
+    generator: str | None = None
     epsilon: float = 3.0
     delta: float | None = None
     epochs: int | None = None

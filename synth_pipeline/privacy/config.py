@@ -49,6 +49,7 @@ class DatasetFacts:
     n_columns: int
     n_numeric: int = 0
     n_categorical: int = 0
+    n_open: int = 0  # columns whose bounds or categories the schema leaves open (need DP statistics)
 
 
 @dataclass(frozen=True)
@@ -264,8 +265,25 @@ def _quality_for(epsilon) -> str:
     return "privacy" if epsilon < 2 else "utility" if epsilon >= 8 else "balanced"
 
 
+# Where the marginal-based generators are expected to win (BENCHMARKS.md, Adult): low and
+# moderate ε on mostly discrete tables whose domains are all declared. AIM's run time grows
+# with the number of column pairs; past MARGINAL_AIM_MAX_COLUMNS, MST is the fast option.
+MARGINAL_MAX_EPSILON = 5.0
+MARGINAL_AIM_MAX_COLUMNS = 25
+
+
+def recommended_generator(facts: DatasetFacts, epsilon: float) -> str:
+    """aim (or mst on wide tables) at ε ≤ 5 when every column's domain is declared and the
+    table is mostly discrete; dp-tvae otherwise (or when the composition is unknown)."""
+    mostly_discrete = facts.n_categorical > 0 and facts.n_numeric <= facts.n_categorical
+    if facts.n_open == 0 and mostly_discrete and epsilon <= MARGINAL_MAX_EPSILON:
+        return "aim" if facts.n_columns <= MARGINAL_AIM_MAX_COLUMNS else "mst"
+    return "dp-tvae"
+
+
 def recommend(facts: DatasetFacts, *, quality: str = "balanced") -> SynthesisConfig:
-    """A config for this data size: large batches (DP-SGD prefers them), sampling rate ≤ 2%,
+    """A config for this data size: the generator expected to do best at this ε
+    (``recommended_generator``); for DP-SGD large batches (it prefers them), sampling rate ≤ 2%,
     and a step count kept moderate so the noise per step stays low."""
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {QUALITIES}, got {quality!r}")
@@ -277,5 +295,5 @@ def recommend(facts: DatasetFacts, *, quality: str = "balanced") -> SynthesisCon
     target_steps = {"privacy": 400, "balanced": 600, "utility": 900}[quality]
     epochs = max(1, round(target_steps / steps_per_epoch))
     base = SynthesisConfig()
-    return replace(base, generator="dp-tvae", epsilon=epsilon, delta=default_delta(n), epochs=int(epochs),
-                   batch_size=batch)
+    return replace(base, generator=recommended_generator(facts, epsilon), epsilon=epsilon, delta=default_delta(n),
+                   epochs=int(epochs), batch_size=batch)

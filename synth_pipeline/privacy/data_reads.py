@@ -12,7 +12,8 @@ RAW_DATA_READS = (
     {"step": "raw-data gate (Great Expectations)", "reads": "every value, against declared types, bounds, categories",
      "dp": "not DP", "status": "pass/fail gate only; counts and column names kept, no values"},
     {"step": "dataset_profile", "reads": "row count n", "dp": "not DP",
-     "status": "treated as public: sets the sampling rate and the default δ"},
+     "status": "treated as public: sets the sampling rate and the default δ (aim and mst estimate their total "
+               "from noisy counts instead)"},
     {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": "not DP",
      "status": "pass/fail gate only; column names and shares kept, no values"},
     {"step": "holdout split", "reads": "row positions only (seeded permutation)", "dp": "no private values",
@@ -23,7 +24,11 @@ RAW_DATA_READS = (
      "dp": "DP", "status": "Gaussian histograms (bounds) and thresholded Gaussian counts (categories), "
                            f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε, charged with the run"},
     {"step": "dp_model", "reads": "training split", "dp": "DP",
-     "status": "DP-SGD (Opacus, Poisson sampling, per-sample clipping), charged to the ledger"},
+     "status": "dp-tvae, dp-ctgan: DP-SGD (Opacus, Poisson sampling, per-sample clipping); aim, mst: noisy "
+               "marginals (Gaussian) and noisy selections (exponential mechanism) under one zCDP budget ρ; "
+               "charged to the ledger"},
+    {"step": "marginal bins (aim, mst)", "reads": "nothing more: the noisy one-way counts measured by dp_model",
+     "dp": "DP", "status": "post-processing: rare cells merged, inside the declared bounds and categories"},
     {"step": "training progress log", "reads": "mean training loss and rows/s per epoch", "dp": "not DP",
      "status": "Dagster run log only (operators), not in the model files or reports"},
     {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": "no private values",

@@ -41,8 +41,8 @@ def test_synthesize_writes_rows_and_charges_the_ledger_once(tmp_path, small_drop
 
 
 @pytest.mark.parametrize("argv_tail, expected", [
-    (["--epsilon", "0.0001"], "epsilon too low"),
-    (["--epsilon", "1", "--batch-size", "100000"], "batch_size"),
+    (["--epsilon", "0.0001", "--generator", "dp-tvae"], "epsilon too low"),
+    (["--epsilon", "1", "--batch-size", "100000", "--generator", "dp-tvae"], "batch_size"),
     (["--epsilon", "1", "--generator", "magic-gan"], "generator"),
 ])
 def test_synthesize_refuses_bad_settings_before_charging(tmp_path, small_drop, capsys, argv_tail, expected):

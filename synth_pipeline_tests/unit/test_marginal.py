@@ -161,3 +161,18 @@ def test_validation_asks_for_declared_domains_and_rdp(schema):
     ok = validate(SynthesisConfig(generator="mst", epsilon=1.0), facts, columns=[schema.column("sex"),
                                                                                schema.column("age")])
     assert ok.is_valid and ok.plan["rho"] > 0 and ok.plan["steps"] == 0
+
+
+def test_recommendation_picks_aim_where_it_wins(schema, sample_frame):
+    from synth_pipeline.pipeline import resolve_config
+    from synth_pipeline.privacy.config import DatasetFacts, recommended_generator
+    from synth_pipeline.profiling import profile_dataset
+
+    profile = profile_dataset(sample_frame, schema)
+    assert resolve_config(profile, schema, epsilon=1.0)[0].generator == "aim"
+    assert resolve_config(profile, schema, epsilon=8.0)[0].generator == "dp-tvae"
+    assert resolve_config(profile, schema, epsilon=1.0, generator="mst")[0].generator == "mst"
+    wide = DatasetFacts(n_rows=10_000, n_columns=40, n_numeric=10, n_categorical=30)
+    assert recommended_generator(wide, 1.0) == "mst"
+    assert recommended_generator(DatasetFacts(10_000, 10, 2, 8, n_open=1), 1.0) == "dp-tvae"
+    assert recommended_generator(DatasetFacts(10_000, 10, 8, 2), 1.0) == "dp-tvae"  # mostly numeric
