@@ -11,7 +11,7 @@ from synth_pipeline import pipeline
 from synth_pipeline.data_io import DropReadError, read_drop, split_holdout
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
-from synth_pipeline.defs.run_events import gate_results, run_events
+from synth_pipeline.defs.run_events import gate_results, latest_privacy_audit, run_events
 from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.gates import AuditPolicy, PolicyError, policy_from_mapping
 from synth_pipeline.evaluation.release import ReleaseRefused, write_release
@@ -163,7 +163,8 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
 
     Reads private values only for the plots' real side (the holdout's shares over public
     bins, and correlations): not DP, internal review material, labelled so. The rest comes
-    from DP metadata, the ledger, the run's events and the aggregated audit."""
+    from DP metadata, the ledger, the run's events, the aggregated audit and the drop's
+    latest empirical privacy audit, when one was run (internal, not DP)."""
     release = SynthesisConfig.from_dict(dp_config["config"])
     _, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
     dataset, privacy_ledger = dataset_profile["dataset"], ledger.ledger()
@@ -174,6 +175,7 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
         ledger_after=privacy_ledger.spend(dataset).as_dict(), ledger_history=privacy_ledger.history(dataset),
         real_holdout=holdout, synthetic=synthetic_table, partition_key=context.partition_key, run_id=context.run_id,
         run_events=events, extra_gates=gate_results(events),
+        privacy_audit=latest_privacy_audit(context.instance, context.partition_key),
         source=source_facts(drop_path=files.drop_path(context.partition_key), schema_path=files.path(files.schema_path)))
     paths = write_documents(docs, pipeline.release_folder(dp_model))
     statuses = {k: v["status"] for k, v in docs["compliance"]["frameworks"].items()}
