@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from synth_pipeline.reporting.common import attack_intervals, failed_gates, fmt, is_number
+from synth_pipeline.reporting.common import all_gates, attack_intervals, failed_gates, fmt, is_number
 
 COMPLIANT, REVIEW, NON_COMPLIANT = "compliant", "review required", "non-compliant"
 # ε above which a guarantee is weak evidence of anonymisation (privacy_level's "weak" band).
@@ -86,8 +86,7 @@ def evidence(*, privacy_report: dict, pii: dict, audit: dict, run_id: str | None
     attacks = {k: v for k, v in ((audit or {}).get("dcr") or {}).items() if is_number(v)}
     for item in attack_intervals(audit):
         attacks[item["name"]] = f"{fmt(item['value'])} [{fmt(item['low'])}, {fmt(item['high'])}]"
-    gates = [{"gate": g.get("gate"), "passed": bool(g.get("passed"))}
-             for g in (audit or {}).get("gates", []) + list(extra_gates or [])]
+    gates = [{"gate": g.get("gate"), "passed": bool(g.get("passed"))} for g in all_gates(audit, extra_gates)]
     ledger = privacy_report.get("ledger_after_release") or {}
     return {
         "run_id": run_id,

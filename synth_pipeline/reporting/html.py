@@ -3,7 +3,8 @@ no external link, so the page opens offline and can be filed as one document.
 
 Reads no private values. Every text is escaped; blocks are tuples:
 ("p", text), ("note", text), ("list", [text, …]), ("table", headers, rows),
-("kv", [(key, value), …]), ("img", png_bytes, alt), ("pre", text), ("h3", text).
+("kv", [(key, value), …]), ("img", png_bytes, alt), ("pre", text), ("h3", text),
+("status", compliance status).
 """
 
 from __future__ import annotations

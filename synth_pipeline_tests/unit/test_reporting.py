@@ -76,7 +76,11 @@ def test_a_failed_gate_makes_every_framework_non_compliant():
 
 
 def test_a_failed_dagster_gate_outside_the_audit_counts_too():
-    assert set(statuses(extra_gates=[{"gate": "dp_guarantee", "passed": False}]).values()) == {compliance.NON_COMPLIANT}
+    extra = [{"gate": "dp_guarantee", "passed": False}, {"gate": "dcr_ceiling", "passed": True}]
+    assert set(statuses(extra_gates=extra).values()) == {compliance.NON_COMPLIANT}
+    pr = build_privacy_report(model=MODEL, config=CONFIG, ledger_after=LEDGER, audit=AUDIT, profile=PROFILE)
+    ev = compliance.evidence(privacy_report=pr, pii=PII, audit=AUDIT, run_id="r", extra_gates=extra)
+    assert [g["gate"] for g in ev["gates"]] == ["utility_floor", "dcr_ceiling", "dp_guarantee"]  # one per gate
 
 
 def test_a_non_private_generator_is_never_compliant():
