@@ -243,7 +243,8 @@ def ledger_png(history: list[dict], ledger_after: dict) -> bytes:
     return _png(fig)
 
 
-def privacy_utility_png(rows: list[dict], *, utility_key: str = "utility") -> bytes:
+def privacy_utility_png(rows: list[dict], *, utility_key: str = "utility",
+                        ylabel: str = "utility: TSTR AUC / TRTR AUC") -> bytes:
     """Privacy-utility trade-off of a sweep: x ε (log), y utility; non-DP runs at the right edge."""
     points = [r for r in rows if r.get(utility_key) is not None]
     if not points:
@@ -261,7 +262,7 @@ def privacy_utility_png(rows: list[dict], *, utility_key: str = "utility") -> by
                 ax.annotate("not DP", (xv, r[utility_key]), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("ε (log scale; non-DP runs at the right edge)")
-    ax.set_ylabel(utility_key.replace("_", " "))
+    ax.set_ylabel(ylabel)
     ax.set_title("Privacy-utility trade-off (utility: internal review, not DP)", fontsize=9)
     ax.legend(fontsize=7)
     return _png(fig)
