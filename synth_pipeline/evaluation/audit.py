@@ -33,8 +33,9 @@ def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
     """Every audit metric and every release gate. Reads private values, not DP; internal, aggregated.
 
     ``holdout`` is the real split no generator saw. Every metric is seeded by ``seed``;
-    model fits use at most ``max_rows`` rows per side, nearest-neighbour attacks at most
-    5,000 targets per side. A metric that cannot be computed on these frames holds
+    model fits use at most ``max_rows`` rows per side; nearest-neighbour attacks use at most
+    5,000 targets per side and look them up in at most 20,000 synthetic rows (copies of
+    training rows left out dilute those attacks; the exact-match share covers every row). A metric that cannot be computed on these frames holds
     ``{"error": why}`` (its gate fails); one the schema makes moot holds ``{"skipped": why}``.
 
     The returned dict (JSON-ready; only aggregates, never a row or a value):

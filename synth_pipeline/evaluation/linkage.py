@@ -47,7 +47,7 @@ def _targets(real_train, holdout, n_attacks, max_rows, rng):
 
 def linkability(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                 schema: TableSchema, seed: int = 0, n_attacks: int = 2_000, n_neighbors: int = 1,
-                max_rows: int = 5_000, max_synthetic: int = 50_000) -> dict:
+                max_rows: int = 5_000, max_synthetic: int = 20_000) -> dict:
     """Can a record known in two parts (two disjoint column sets) be joined through the
     synthetic table? A success: the same synthetic row is among the ``n_neighbors`` nearest
     to both parts. Reads private values, not DP; internal, aggregated."""
@@ -76,7 +76,7 @@ def _correct(secret: ColumnSpec, guesses: pd.DataFrame, truths: pd.DataFrame) ->
 
 def inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
               schema: TableSchema, seed: int = 0, n_attacks: int = 5_000, max_rows: int = 5_000,
-              max_synthetic: int = 50_000) -> dict:
+              max_synthetic: int = 20_000) -> dict:
     """Per declared sensitive column: knowing every other column, guess the secret from the
     nearest synthetic row. Also the baseline of a guess from a random synthetic row. ``risk``
     is the largest over the columns. Reads private values, not DP; internal, aggregated."""

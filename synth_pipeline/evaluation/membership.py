@@ -20,7 +20,7 @@ EPS = 1e-6  # keeps log-distances finite where a row has an exact twin
 
 def membership_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                          schema: TableSchema, seed: int = 0, max_rows: int = 2_500,
-                         max_synthetic: int = 50_000) -> dict:
+                         max_synthetic: int = 20_000) -> dict:
     """AUC of the attack separating members (training rows) from non-members (holdout rows).
 
     Reads private values, not DP; internal, aggregated. The holdout is halved: one half is

@@ -91,7 +91,7 @@ def multivariate_queries(synth: np.ndarray, numeric: list[bool], *, n_cols: int,
 
 def singling_out(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
                  schema: TableSchema, seed: int = 0, n_attacks: int = 500, n_cols: int = 3,
-                 max_rows: int = 5_000, max_synthetic: int = 50_000) -> dict:
+                 max_rows: int = 5_000, max_synthetic: int = 20_000) -> dict:
     """Univariate and multivariate singling-out risk; ``risk`` is the larger of the two.
 
     Reads private values, not DP; internal, aggregated. The training rows are subsampled to
@@ -109,7 +109,7 @@ def singling_out(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
     result = {}
     for mode, candidates in (
             ("univariate", univariate_queries(synth, numeric)),
-            ("multivariate", multivariate_queries(synth, numeric, n_cols=n_cols, attempts=20 * n_attacks, rng=rng))):
+            ("multivariate", multivariate_queries(synth, numeric, n_cols=n_cols, attempts=10 * n_attacks, rng=rng))):
         order = rng.permutation(len(candidates))
         queries, seen = [], set()
         for i in order:  # keep distinct predicates that single out one synthetic row
