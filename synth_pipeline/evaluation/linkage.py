@@ -67,9 +67,13 @@ def linkability(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: p
 
 def _correct(secret: ColumnSpec, guesses: pd.DataFrame, truths: pd.DataFrame) -> np.ndarray:
     if secret.is_numeric:
-        lo, hi = secret.bounds if secret.bounds is not None else (0.0, 1.0)
-        diff = np.abs(numeric_values(guesses, secret) - numeric_values(truths, secret))
-        return diff <= NUMERIC_TOLERANCE * (hi - lo)
+        guessed, true = numeric_values(guesses, secret), numeric_values(truths, secret)
+        if secret.bounds is not None:
+            lo, hi = secret.bounds
+        else:  # undeclared range: the targets' own (internal; only hit counts leave)
+            finite = true[np.isfinite(true)]
+            lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        return np.abs(guessed - true) <= NUMERIC_TOLERANCE * max(hi - lo, 1e-12)
     (g, t), _ = discrete_codes([guesses, truths], secret)
     return g == t
 

@@ -1,6 +1,7 @@
 """Run the real asset chain in-process on a small slice, with a temporary Dagster instance."""
 
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
@@ -10,17 +11,18 @@ import yaml
 from synth_pipeline.definitions import build_definitions
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline.evaluation.gates import AuditPolicy
 from synth_pipeline_tests.conftest import ROOT, SCHEMA
 
 POLICY = ROOT / "data" / "release_policy.yaml"  # the release policy of the repository
 
-# Small and fast: a few noisy steps on ~1,000 rows. The utility floors are lowered because a
-# model this small is not meant to be useful (the privacy ceilings stay as in the release
-# policy); the gate tests set their own thresholds.
+# Small and fast: a few noisy steps on ~1,000 rows. Every audit threshold is relaxed: a model
+# this small is not meant to be useful, and with a 240-row holdout the attack estimates are
+# too noisy to gate on (a standard error of about 0.1 on a Giomi et al. risk). The release
+# policy itself is tested on the whole sample (test_audit_gates.py); the gate tests here set
+# their own thresholds.
 FAST_RUN = {"generator": "dp-tvae", "epochs": 2, "batch_size": 48, "epsilon": 3.0}
-LENIENT_POLICY = {"min_quality_score": 0.0, "min_column_pair_trends": 0.0, "min_association_retention": 0.0,
-                  "max_detection_auc": 1.0, "min_tstr_auc_ratio": 0.0, "min_logistic_tstr_auc_ratio": 0.0,
-                  "min_category_coverage": 0.0, "max_subgroup_marginal_error": 1.0}
+LENIENT_POLICY = {f.name: (0.0 if f.name.startswith("min_") else 1.0) for f in fields(AuditPolicy)}
 
 
 class Project:
