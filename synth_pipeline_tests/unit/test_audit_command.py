@@ -5,6 +5,8 @@ import json
 import pytest
 from threadpoolctl import threadpool_limits
 
+# Loads scikit-learn's OpenMP now: threadpool_limits only reaches libraries already loaded.
+import synth_pipeline.evaluation.audit  # noqa: F401
 from synth_pipeline.cli import build_parser, main
 from synth_pipeline.data_io import split_holdout
 from synth_pipeline.evaluation.gates import GATES
