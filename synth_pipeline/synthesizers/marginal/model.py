@@ -66,6 +66,9 @@ class MarginalSynthesizer:
 
     name = "marginal"
     is_dp = True
+    # Cells whose noisy one-way count is under this many σ are merged (MST's rule). On Adult at
+    # ε=1, AIM's TSTR ratio is 0.970-0.974 with it and 0.971 without: kept, for smaller models.
+    compression_sigmas = 3.0
     dp_scope = ("every read of the training rows is a noisy marginal (Gaussian) or a noisy selection (exponential "
                 "mechanism) under one zCDP budget; the graphical model and sampling are post-processing")
 
@@ -138,7 +141,7 @@ class MarginalSynthesizer:
         for j, c in enumerate(self.codec.codecs):
             counts = np.bincount(fine[:, j], minlength=c.width)
             noisy.append(budget.gaussian(counts, sigma=sigma, rng=rng, what=f"one-way {c.name}"))
-        self.columns = cells.compress(self.codec, noisy, threshold=3 * sigma)
+        self.columns = cells.compress(self.codec, noisy, threshold=self.compression_sigmas * sigma)
         # The total, never n: each noisy one-way sums to it with variance (cells · σ²); the
         # inverse-variance mean is post-processing.
         sums, variances = np.array([y.sum() for y in noisy]), np.array([len(y) * sigma ** 2 for y in noisy])
