@@ -253,10 +253,11 @@ def cmd_demo(args) -> int:
         return 1
     report = result.output_for_node("compliance_report")
     model = result.output_for_node("dp_model")
-    release = Path(model["model_dir"]).parent
-    _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION,
+    gates = result.output_for_node("audit_metrics")["gates"]
+    _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model["generator"],
            "epsilon_spent": model["privacy"]["epsilon_spent"], "delta": model["privacy"]["delta"],
-           "synthetic_table": str(release / "synthetic.csv"), "report": report,
+           "gates_passed": f"{sum(g['passed'] for g in gates)} of {len(gates)}",
+           "released_table": result.output_for_node("released")["csv"], "report": report,
            "ui": "DAGSTER_HOME=$PWD .venv/bin/dagster dev  (then open http://localhost:3000)"})
     return 0
 

@@ -122,15 +122,17 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dp_co
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"parquet", "csv"})
 def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config: dict,
                     dataset_profile: dict) -> pd.DataFrame:
-    """Post-processing of the DP model: sampled rows, written beside the model."""
+    """Post-processing of the DP model: sampled rows, written to the run's ``candidate/``
+    folder (internal until the gates pass; ``released`` writes the release)."""
     config = SynthesisConfig.from_dict(dp_config["config"])
     rows = config.synthetic_rows or dataset_facts(dataset_profile, holdout_fraction=config.holdout_fraction).n_rows
     frame = pipeline.sample_release(dp_model["model_dir"], rows=rows, seed=config.seed)
-    release = pipeline.release_folder(dp_model)
-    frame.to_parquet(release / "synthetic.parquet", index=False)
-    frame.to_csv(release / "synthetic.csv", index=False)
+    candidate = pipeline.release_folder(dp_model) / "candidate"
+    candidate.mkdir(exist_ok=True)
+    frame.to_parquet(candidate / "synthetic.parquet", index=False)
+    frame.to_csv(candidate / "synthetic.csv", index=False)
     context.add_output_metadata({
-        "rows": len(frame), "path": dg.MetadataValue.path(str(release / "synthetic.csv")),
+        "rows": len(frame), "path": dg.MetadataValue.path(str(candidate / "synthetic.csv")),
         "preview (synthetic rows only)": dg.MetadataValue.md(frame.head(5).to_markdown(index=False)),
     })
     return frame

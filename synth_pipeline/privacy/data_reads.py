@@ -35,8 +35,14 @@ RAW_DATA_READS = (
      "status": "post-processing"},
     {"step": "audit_metrics", "reads": "training split, holdout and synthetic table", "dp": "not DP",
      "status": "internal review only, aggregated; not DP (invariant 4)"},
+    {"step": "compliance_report plots", "reads": "holdout split: per-column shares over public bins and "
+     "categories, pairwise correlations", "dp": "not DP",
+     "status": "internal review only, aggregated; axis labels from the public schema (invariant 4)"},
+    {"step": "privacy_audit (opt-in)", "reads": "training split plus seeded canaries, one extra fit",
+     "dp": "not DP", "status": "internal: an empirical ε lower bound; its model and rows are deleted after "
+                               "scoring and nothing is charged or released"},
     {"step": "release decision", "reads": "the audit gates' verdicts", "dp": "not DP",
      "status": "a release happens only if the non-DP audit gates pass; nothing retries until they do, and "
-               "every rerun is a new release charged in full (invariant 6). synthetic.csv is written before "
-               "the gates: it is released only when the report says the gates passed"},
+               "every rerun is a new release charged in full (invariant 6). The rows sampled before the gates "
+               "stay in candidate/; only the released asset writes release/, after every gate passed"},
 )

@@ -11,11 +11,6 @@ from typing import Iterator
 
 AUDIT_NOTE = "computed on private data for internal review; aggregated and not differentially private"
 # Reads made by the reports themselves (privacy/data_reads.py lists the pipeline's).
-REPORT_DATA_READS = (
-    {"step": "compliance_report plots", "reads": "holdout split: per-column shares over public bins and "
-     "categories, pairwise correlations", "dp": "not DP",
-     "status": "internal review only, aggregated; axis labels from the public schema (invariant 4)"},
-)
 INTERNAL_LABEL = "INTERNAL REVIEW ONLY — not differentially private (computed on the private data)"
 
 # Words that mark a gate or metric as a privacy (leakage) check rather than a utility one.

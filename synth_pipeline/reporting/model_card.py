@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from synth_pipeline.privacy.data_reads import RAW_DATA_READS
 from synth_pipeline.reporting.common import (
-    AUDIT_NOTE, REPORT_DATA_READS, fmt, is_number, mechanism_facts, tstr_pairs, walk_numbers)
+    AUDIT_NOTE, fmt, is_number, mechanism_facts, tstr_pairs, walk_numbers)
 
 PRIVACY_UNIT = "one row of the drop"
 NEIGHBOURING = "add/remove one row (unbounded DP); the row count n is treated as public"
@@ -128,7 +128,7 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
             "ledger_event_id": privacy.get("ledger_event_id"),
             "secure_rng": _secure_rng(model),
         },
-        "raw_data_reads": [dict(r) for r in RAW_DATA_READS] + [dict(r) for r in REPORT_DATA_READS],
+        "raw_data_reads": [dict(r) for r in RAW_DATA_READS],
         "hyper_parameters": {**hyper, **{k: plan.get(k) for k in ("steps", "sample_rate", "noise_multiplier")
                                          if k in plan}},
         "audit": audit_summary(audit),

@@ -14,7 +14,7 @@ from pathlib import Path
 from synth_pipeline.privacy.config import privacy_level
 from synth_pipeline.privacy.data_reads import RAW_DATA_READS
 from synth_pipeline.reporting.common import fmt as _fmt
-from synth_pipeline.reporting.common import REPORT_DATA_READS, mechanism_text
+from synth_pipeline.reporting.common import mechanism_text
 
 
 def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_after: dict, audit: dict,
@@ -43,7 +43,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             "quasi_identifiers": pii["quasi_identifiers"],
             "pii_findings_in_training_columns": len(pii["findings"]),
             "training_columns": pii["training_columns"],
-            "raw_data_reads": list(RAW_DATA_READS) + list(REPORT_DATA_READS),
+            "raw_data_reads": list(RAW_DATA_READS),
         },
         "config": config,
         "audit": {

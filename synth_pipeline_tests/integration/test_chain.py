@@ -205,8 +205,8 @@ def test_audit_gate_blocks_the_report_and_the_release(project, sample_frame):
     assert "audit_metrics" in materialized(result)
     assert "compliance_report" not in materialized(result) and "released" not in materialized(result)
     assert not list((project.root / "outputs").rglob("release/*"))  # nothing released
-    # The table sampled before the gates stays beside the model, outside the release folder.
-    assert list((project.root / "outputs").rglob("synthetic.csv"))
+    # The table sampled before the gates stays in candidate/, outside the release folder.
+    assert list((project.root / "outputs").rglob("candidate/synthetic.csv"))
     # The model was trained: the spend stays on the ledger even though the release is blocked.
     assert [e["status"] for e in project.ledger().history()] == ["committed"]
 
