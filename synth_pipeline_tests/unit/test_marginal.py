@@ -176,3 +176,18 @@ def test_recommendation_picks_aim_where_it_wins(schema, sample_frame):
     assert recommended_generator(wide, 1.0) == "mst"
     assert recommended_generator(DatasetFacts(10_000, 10, 2, 8, n_open=1), 1.0) == "dp-tvae"
     assert recommended_generator(DatasetFacts(10_000, 10, 8, 2), 1.0) == "dp-tvae"  # mostly numeric
+
+
+def test_numpy_variable_elimination_matches_mbi_on_a_loopy_model():
+    from mbi import CliqueVector, Domain, Factor, marginal_oracles
+
+    from synth_pipeline.synthesizers.marginal.model import eliminate
+
+    domain = Domain(["a", "b", "c", "d"], [3, 4, 2, 5])
+    rng = np.random.default_rng(0)
+    cliques = [("a", "b"), ("b", "c"), ("c", "d"), ("a", "d")]  # a cycle: not a tree
+    potentials = [(cl, rng.normal(size=domain.project(cl).shape) * 3) for cl in cliques]
+    vector = CliqueVector(domain, cliques, {cl: Factor(domain.project(cl), v) for cl, v in potentials})
+    for query in [("a", "c"), ("b", "d"), ("a",), ("b", "c")]:
+        expected = np.asarray(marginal_oracles.variable_elimination(vector, query, 1.0).datavector(flatten=False))
+        np.testing.assert_allclose(eliminate(potentials, query, domain), expected, atol=1e-12)
