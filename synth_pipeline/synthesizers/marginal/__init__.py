@@ -7,6 +7,7 @@ set of cliques, so compile time dominates (measured: AIM on 8 Adult columns 94 s
 A user's own ``--xla_backend_optimization_level`` in XLA_FLAGS wins.
 """
 
+import logging
 import os
 
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
@@ -16,3 +17,5 @@ import jax  # noqa: E402  (after XLA_FLAGS: the backend reads them when it start
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_enable_compilation_cache", False)
+# JAX logs at INFO each accelerator plugin it does not find (TPU, CUDA): noise in run logs.
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
