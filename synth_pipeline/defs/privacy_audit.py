@@ -18,8 +18,9 @@ from synth_pipeline.privacy_audit import run_privacy_audit
 
 
 class PrivacyAuditConfig(dg.Config):
-    """``auditor``: black-box (synthetic rows only) or white-box (per-record loss, DP-SGD
-    generators); ``canaries``: m (default 1,000, capped at a fifth of the rows)."""
+    """``auditor``: black-box (synthetic rows only), white-box (per-record loss) or gradient
+    (gradient canaries in DP-SGD's noisy sums; the last two for DP-SGD generators only);
+    ``canaries``: m (default 1,000, capped at a fifth of the rows)."""
 
     auditor: str = "black-box"
     canaries: int | None = None

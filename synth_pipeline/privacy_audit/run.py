@@ -10,6 +10,7 @@ and ε figures only: no row, private or synthetic, and no canary value.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -19,16 +20,17 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, plan_training
+from synth_pipeline.privacy.config import MARGINAL_GENERATORS, SynthesisConfig, TrainingPlan, plan_training
 from synth_pipeline.privacy_audit.bound import DEFAULT_CONFIDENCE, audit_guesses
 from synth_pipeline.privacy_audit.canaries import canary_count, make_canaries
+from synth_pipeline.privacy_audit.gradient import GradientCanaries
 from synth_pipeline.privacy_audit.scoring import black_box_scores, white_box_scores
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers import generator_class
 
 log = logging.getLogger(__name__)
 
-AUDITORS = ("black-box", "white-box")
+AUDITORS = ("black-box", "white-box", "gradient")
 METHOD = "one-run canary audit (Steinke, Nasr & Jagielski, NeurIPS 2023)"
 NOTE = ("internal, non-DP statistic computed on private data (DESIGN.md invariant 4): an empirical lower bound "
         "on ε at the stated confidence, not a privacy guarantee; the audit's own model and synthetic rows were "
@@ -114,6 +116,9 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     model_class = generator_class(config.generator)
     if "white-box" in auditors and not hasattr(model_class, "record_scores"):
         raise ValueError(f"generator {config.generator!r} has no per-record score: use the black-box auditor")
+    if "gradient" in auditors and config.generator in MARGINAL_GENERATORS:
+        raise ValueError(f"gradient canaries audit DP-SGD; {config.generator!r} trains no gradients: use the "
+                         "black-box auditor")
     m = canary_count(len(train), canaries)
     canary_rows = make_canaries(schema, m, seed=seed)[names]
     included = np.random.default_rng([seed, 0x1A]).random(m) < 0.5
@@ -123,15 +128,28 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
         plan = plan_hook(plan)
     log.info("privacy audit of %s (%s): %d canaries, %d inserted, %d rows", config.generator,
              ", ".join(auditors), m, int(included.sum()), len(table))
+    # The gradient canaries get their own coin flips; they are never rows of the table.
+    flips = {"gradient": np.random.default_rng([seed, 0x6A]).random(m) < 0.5}
+    gradient = GradientCanaries(flips["gradient"], sample_rate=plan.sample_rate, clip=config.max_grad_norm,
+                                noise_multiplier=plan.noise_multiplier if model_class.is_dp else 0.0, seed=seed)
+    if "gradient" in auditors:
+        from synth_pipeline.synthesizers.training import optimizer_observer
+
+        observe = optimizer_observer(gradient)
+    else:
+        observe = contextlib.nullcontext()
     scores, rows = {}, None
     with tempfile.TemporaryDirectory(prefix="privacy-audit-") as tmp:
-        model, _ = fit_generator(table, columns, config, plan)
+        with observe:
+            model, _ = fit_generator(table, columns, config, plan)
         del table
         fitted = time.perf_counter()
         timings = {}
         for auditor in auditors:
             began = time.perf_counter()
-            if auditor == "white-box":
+            if auditor == "gradient":
+                scores[auditor] = gradient.scores()
+            elif auditor == "white-box":
                 scores[auditor] = white_box_scores(model, canary_rows)
             else:
                 rows = synthetic_rows or config.synthetic_rows or len(train)
@@ -146,7 +164,8 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     claimed = float(config.epsilon) if model_class.is_dp else None
     results = []
     for auditor in auditors:
-        best = audit_guesses(scores[auditor], included, delta=plan.delta, confidence=confidence, seed=seed)
+        inserted = flips.get(auditor, included)
+        best = audit_guesses(scores[auditor], inserted, delta=plan.delta, confidence=confidence, seed=seed)
         passed, message = audit_gate(claimed_epsilon=claimed, lower_bound=best["epsilon_lower_bound"],
                                      generator=config.generator)
         results.append({
@@ -154,7 +173,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
             "differentially_private": bool(model_class.is_dp), "auditor": auditor,
             "claimed_epsilon": claimed, "delta": float(plan.delta),
             "empirical_epsilon_lower_bound": float(best["epsilon_lower_bound"]), "confidence": confidence,
-            "canaries": m, "canaries_inserted": int(included.sum()),
+            "canaries": m, "canaries_inserted": int(inserted.sum()),
             "guesses": best["guesses"], "correct": best["correct"], "k_plus": best["k_plus"],
             "k_minus": best["k_minus"], "pairs_tested": best["pairs_tested"],
             "training_rows": len(train), "audit_rows": len(train) + int(included.sum()),

@@ -13,8 +13,9 @@ import logging
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -49,6 +50,27 @@ class Prepared:
     criterion: object | None = None  # ghost clipping: the loss goes through Opacus' wrapper
 
 
+# Audit hooks: each is called as ``observer(optimizer, private)`` on every optimizer that
+# ``prepare`` builds. Only the privacy audit's gradient canaries use it; releases never do.
+_OPTIMIZER_OBSERVERS: list[Callable] = []
+
+
+@contextmanager
+def optimizer_observer(observer: Callable) -> Iterator[None]:
+    """Within the block, ``observer(optimizer, private)`` sees each prepared optimizer."""
+    _OPTIMIZER_OBSERVERS.append(observer)
+    try:
+        yield
+    finally:
+        _OPTIMIZER_OBSERVERS.remove(observer)
+
+
+def _observed(prepared: "Prepared", private: bool) -> "Prepared":
+    for observer in list(_OPTIMIZER_OBSERVERS):
+        observer(prepared.optimizer, private)
+    return prepared
+
+
 def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: torch.Tensor, *,
             config: SynthesisConfig, plan: TrainingPlan, private: bool,
             grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None) -> Prepared:
@@ -58,7 +80,7 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
     if not private:
         loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
                                              generator=generator)
-        return Prepared(module, optimizer, loader, None, criterion)
+        return _observed(Prepared(module, optimizer, loader, None, criterion), private)
     from opacus import PrivacyEngine
 
     # Opacus warns that secure RNG is off (the model card states it) and torch that the
@@ -78,7 +100,7 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
         wrapped, dp_optimizer, dp_loader = made
     if len(dp_loader) != plan.steps_per_epoch:
         raise RuntimeError(f"Opacus plans {len(dp_loader)} steps per epoch, the ledger {plan.steps_per_epoch}")
-    return Prepared(wrapped, dp_optimizer, dp_loader, engine, criterion)
+    return _observed(Prepared(wrapped, dp_optimizer, dp_loader, engine, criterion), private)
 
 
 def epsilon_after(plan: TrainingPlan, steps: int, accountant: str, private: bool) -> float:

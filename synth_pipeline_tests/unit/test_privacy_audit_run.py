@@ -40,6 +40,30 @@ def test_a_broken_mechanism_fails_the_gate_and_a_correct_one_passes(schema, samp
     assert correct["empirical_epsilon_lower_bound"] <= 0.5
 
 
+@pytest.mark.parametrize("generator", ["dp-tvae", "dp-ctgan"])
+def test_gradient_canaries_catch_a_missing_noise_and_pass_the_real_mechanism(schema, sample_frame, generator):
+    train = sample_frame.head(400)
+    config = SynthesisConfig(**{**SMALL, "generator": generator, "epochs": 4, "epsilon": 1.0})
+    broken = run_privacy_audit(train=train, schema=schema, config=config, auditor="gradient",
+                               plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))
+    assert not broken["gate"]["passed"] and broken["empirical_epsilon_lower_bound"] > 1.0
+    correct = run_privacy_audit(train=train, schema=schema, config=config, auditor="gradient")
+    assert correct["gate"]["passed"] and correct["empirical_epsilon_lower_bound"] <= 1.0
+    assert correct["canaries_inserted"] < correct["canaries"] and correct["noise_multiplier"] > 0
+
+
+def test_gradient_canaries_give_a_twin_a_large_empirical_epsilon(schema, sample_frame):
+    twin = run_privacy_audit(train=sample_frame.head(400), schema=schema, auditor="gradient",
+                             config=SynthesisConfig(generator="tvae", epochs=4, batch_size=25))
+    assert twin["empirical_epsilon_lower_bound"] > 1.0 and not twin["gate"]["passed"]
+
+
+def test_gradient_canaries_refuse_the_marginal_generators(schema, sample_frame):
+    with pytest.raises(ValueError, match="black-box"):
+        run_privacy_audit(train=sample_frame.head(400), schema=schema, auditor="gradient",
+                          config=SynthesisConfig(generator="mst", epsilon=1.0))
+
+
 def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(schema, sample_frame, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     train = sample_frame.head(300)
