@@ -13,6 +13,7 @@ import pandas as pd
 from synth_pipeline.data_io import split_holdout
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import ProjectFiles
+from synth_pipeline.defs.schedules import latest_drop_request
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy_audit import run_privacy_audit
 
@@ -67,7 +68,4 @@ privacy_audit_job = dg.define_asset_job(
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def weekly_privacy_audit(context: dg.ScheduleEvaluationContext):
     """Weekly: audit the latest drop's release config (costs one fit; nothing is released)."""
-    keys = context.instance.get_dynamic_partitions(data_drops.name)
-    if not keys:
-        return dg.SkipReason("no data drop has been registered yet")
-    return dg.RunRequest(partition_key=keys[-1], run_key=f"audit:{keys[-1]}:{context.scheduled_execution_time:%Y-%m-%d}")
+    return latest_drop_request(context, run_key_prefix="audit:")

@@ -8,7 +8,13 @@ from synth_pipeline.defs.partitions import data_drops
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_audit_refresh(context: dg.ScheduleEvaluationContext):
     """Nightly: re-audit the latest drop's release and rewrite its report."""
+    return latest_drop_request(context)
+
+
+def latest_drop_request(context: dg.ScheduleEvaluationContext, *, run_key_prefix: str = ""):
+    """One run for the most recent data drop, keyed by the day (skipped before any drop)."""
     keys = context.instance.get_dynamic_partitions(data_drops.name)
     if not keys:
         return dg.SkipReason("no data drop has been registered yet")
-    return dg.RunRequest(partition_key=keys[-1], run_key=f"{keys[-1]}:{context.scheduled_execution_time:%Y-%m-%d}")
+    return dg.RunRequest(partition_key=keys[-1],
+                         run_key=f"{run_key_prefix}{keys[-1]}:{context.scheduled_execution_time:%Y-%m-%d}")

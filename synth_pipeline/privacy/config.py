@@ -225,26 +225,8 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         except CalibrationError as exc:
             errors.append(f"epsilon too low: {exc}")
         else:
-            if marginal:
-                pass  # no sampling rate, steps or noise multiplier to judge
-            elif plan.sample_rate > 0.2:
-                warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 20%: privacy amplification "
-                                "by sampling is nearly lost; use a smaller batch or more data")
-            elif plan.sample_rate > 0.1:
-                warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 10%; a smaller batch "
-                                "amplifies privacy better")
-            if plan.steps > 1000:
-                warnings.append(f"epochs: {plan.steps} training steps is high use of the budget; fewer epochs or a "
-                                "larger batch leave less noise per step")
-            elif plan.steps >= 500:
-                warnings.append(f"epochs: {plan.steps} training steps is moderate use of the budget")
-            if plan.noise_multiplier > NOISE_ERROR:
-                errors.append(
-                    f"epsilon too low: ε={config.epsilon} needs noise multiplier {plan.noise_multiplier:.1f} over "
-                    f"{plan.steps} steps, too much noise to learn; use a larger batch, fewer epochs, a larger ε, "
-                    "or a marginal-based generator")
-            elif plan.noise_multiplier > NOISE_WARNING:
-                warnings.append(f"epsilon: noise multiplier {plan.noise_multiplier:.1f} is high; expect low utility")
+            if not marginal:  # marginal methods have no sampling rate, steps or noise multiplier to judge
+                _judge_schedule(plan, config, errors, warnings)
 
     recommended = recommend(facts, quality=_quality_for(config.epsilon)).as_dict()
     if _is_number(config.epsilon) and config.epsilon > 0 and config.generator in GENERATORS:
@@ -257,6 +239,28 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         plan=None if plan is None or errors else plan.as_dict(),
         privacy_level=privacy_level(config.epsilon) if _is_number(config.epsilon) and config.epsilon > 0 else None,
     )
+
+
+def _judge_schedule(plan: TrainingPlan, config: SynthesisConfig, errors: list[str], warnings: list[str]) -> None:
+    """DP-SGD's schedule: sampling rate, step count and noise multiplier against the rules."""
+    if plan.sample_rate > 0.2:
+        warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 20%: privacy amplification "
+                        "by sampling is nearly lost; use a smaller batch or more data")
+    elif plan.sample_rate > 0.1:
+        warnings.append(f"batch_size: sampling rate {plan.sample_rate:.0%} is above 10%; a smaller batch "
+                        "amplifies privacy better")
+    if plan.steps > 1000:
+        warnings.append(f"epochs: {plan.steps} training steps is high use of the budget; fewer epochs or a "
+                        "larger batch leave less noise per step")
+    elif plan.steps >= 500:
+        warnings.append(f"epochs: {plan.steps} training steps is moderate use of the budget")
+    if plan.noise_multiplier > NOISE_ERROR:
+        errors.append(
+            f"epsilon too low: ε={config.epsilon} needs noise multiplier {plan.noise_multiplier:.1f} over "
+            f"{plan.steps} steps, too much noise to learn; use a larger batch, fewer epochs, a larger ε, "
+            "or a marginal-based generator")
+    elif plan.noise_multiplier > NOISE_WARNING:
+        warnings.append(f"epsilon: noise multiplier {plan.noise_multiplier:.1f} is high; expect low utility")
 
 
 def _quality_for(epsilon) -> str:

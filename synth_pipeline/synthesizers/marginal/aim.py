@@ -64,7 +64,7 @@ class AIM(MarginalSynthesizer):
                                for r in pool])
             pick = pool[budget.exponential(scores, epsilon=epsilon, sensitivity=max(weight[r] for r in pool),
                                            rng=rng, what=f"marginal among {len(pool)} candidates")]
-            measurements.append(self._measure(coarse, pick, budget, sigma, rng))
+            measurements.append(self._measure(coarse, pick, budget, sigma, rng, counts=true[pick]))
             before = estimates[pick]
             self.model = self._estimate(measurements, iters=self.round_iters, warm_start=self.model)
             after = self.model_marginals([pick])[pick]

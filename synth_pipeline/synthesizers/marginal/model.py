@@ -61,6 +61,11 @@ def attribute(j: int) -> str:
     return f"c{j}"
 
 
+def column_index(name: str) -> int:
+    """Column j of the mbi attribute ``attribute(j)``."""
+    return int(name[1:])
+
+
 class MarginalSynthesizer:
     """Subclasses implement ``_select_and_measure``: which marginals to measure, and how."""
 
@@ -116,7 +121,7 @@ class MarginalSynthesizer:
             raise RuntimeError(f"{self.name} left ρ={budget.remaining:.3g} unspent: the plan and the mechanism disagree")
         self.training_summary = {
             "rho": plan.rho, "rho_spent": budget.spent, "measurements": len(measurements),
-            "cliques": [[self.codec.codecs[int(a[1:])].name for a in cl] for cl in self.model.cliques],
+            "cliques": [self._names(cl) for cl in self.model.cliques],
             "gaussian_measurements": sum(s["mechanism"] == "gaussian" for s in budget.spends),
             "exponential_selections": sum(s["mechanism"] == "exponential" for s in budget.spends),
             "noise_stddevs": [s["sigma"] for s in budget.spends if s["mechanism"] == "gaussian"],
@@ -154,18 +159,24 @@ class MarginalSynthesizer:
             measurements.append(m.compress({attribute(j): np.asarray(col.mapping)}, fine_domain))
         return cells.coarse_cells(fine, self.columns), measurements
 
+    def _names(self, clique: tuple) -> list[str]:
+        """Public: the schema's column names of an mbi clique."""
+        return [self.codec.codecs[column_index(a)].name for a in clique]
+
     def _counts(self, coarse: np.ndarray, clique: tuple) -> np.ndarray:
         """Reads private values (not DP by itself): the exact marginal of ``clique``; only
         ever passed to a Gaussian measurement or a selection score."""
-        idx = [int(a[1:]) for a in clique]
+        idx = [column_index(a) for a in clique]
         shape = tuple(self.domain[a] for a in clique)
         flat = np.ravel_multi_index(tuple(coarse[:, i] for i in idx), shape)
         return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
 
     def _measure(self, coarse: np.ndarray, clique: tuple, budget: ZcdpBudget, sigma: float,
-                 rng: np.random.Generator) -> LinearMeasurement:
-        names = " × ".join(self.codec.codecs[int(a[1:])].name for a in clique)
-        y = budget.gaussian(self._counts(coarse, clique), sigma=sigma, rng=rng, what=f"marginal {names}")
+                 rng: np.random.Generator, counts: np.ndarray | None = None) -> LinearMeasurement:
+        """DP: a Gaussian measurement of the clique's counts (``counts`` when already computed)."""
+        counts = self._counts(coarse, clique) if counts is None else counts
+        y = budget.gaussian(counts, sigma=sigma, rng=rng,
+                            what="marginal " + " × ".join(self._names(clique)))
         return LinearMeasurement(y, clique, stddev=sigma)
 
     def _estimate(self, measurements: list[LinearMeasurement], *, iters: int,
