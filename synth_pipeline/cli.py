@@ -88,14 +88,14 @@ def cmd_synthesize(args) -> int:
         synthetic_rows=args.rows, epochs=args.epochs, batch_size=args.batch_size)
     if not validation.is_valid:
         raise UsageError("invalid config: " + "; ".join(validation.errors))
-    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction)
     ledger = PrivacyLedger(args.ledger, default_budget_epsilon=args.budget_epsilon,
                            default_budget_delta=args.budget_delta)
     output = Path(args.output)
     result = pipeline.train_release(train=train, schema=schema, config=config, ledger=ledger,
                                     run_key=f"cli:{os.getpid()}:{time.time_ns()}",
                                     model_dir=output.with_suffix("").with_name(output.stem + "_model"))
-    synthetic = pipeline.sample_release(result["model_dir"], rows=config.synthetic_rows or len(train),
+    synthetic = pipeline.sample_release(result["model_dir"], rows=result["synthetic_rows"],
                                         seed=config.seed)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() in (".parquet", ".pq"):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas._libs.parsers import STR_NA_VALUES
 
+from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.schema import TableSchema
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -68,18 +69,29 @@ def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     return frame
 
 
-def split_holdout(frame: pd.DataFrame, *, holdout_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows into (train, holdout) reproducibly; the holdout is never seen by a generator.
-
-    The split reads no values (a seeded permutation of row positions), so it costs no budget.
-    """
+def draw_holdout(n_rows: int, *, holdout_fraction: float) -> np.ndarray:
+    """Which rows go to the audit holdout: each row on its own, with probability
+    ``holdout_fraction``, from the secret source (fresh per run, never seeded). Adding or
+    removing one row changes no other row's side, so the training split of neighbouring
+    drops are neighbours. Reads no values (only how many rows there are)."""
     if not 0.0 < holdout_fraction < 1.0:
         raise ValueError(f"holdout_fraction must lie in (0, 1), got {holdout_fraction}")
-    n = len(frame)
-    n_holdout = int(round(n * holdout_fraction))
-    if n_holdout < 1 or n - n_holdout < 1:
-        raise ValueError(f"a table of {n} rows is too small to split off a holdout of {holdout_fraction:.0%}")
-    order = np.random.default_rng(seed).permutation(n)
-    holdout = frame.iloc[np.sort(order[:n_holdout])].reset_index(drop=True)
-    train = frame.iloc[np.sort(order[n_holdout:])].reset_index(drop=True)
-    return train, holdout
+    holdout = secret_rng().bernoulli(holdout_fraction, n_rows)
+    if holdout.all() or not holdout.any():
+        raise ValueError(f"a table of {n_rows} rows is too small to split off a holdout of {holdout_fraction:.0%}")
+    return holdout
+
+
+def apply_holdout(frame: pd.DataFrame, holdout: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, holdout) of ``frame`` by the mask of ``draw_holdout``; order kept."""
+    holdout = np.asarray(holdout, dtype=bool)
+    if len(holdout) != len(frame):
+        raise ValueError(f"the holdout mask covers {len(holdout)} rows, the drop has {len(frame)}: "
+                         "materialize holdout_split again for this drop")
+    return frame[~holdout].reset_index(drop=True), frame[holdout].reset_index(drop=True)
+
+
+def split_holdout(frame: pd.DataFrame, *, holdout_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split rows into (train, holdout) with a fresh secret mask (``draw_holdout``); the
+    holdout is never seen by a generator. Costs no budget: it reads no values."""
+    return apply_holdout(frame, draw_holdout(len(frame), holdout_fraction=holdout_fraction))

@@ -17,16 +17,22 @@ import pandas as pd
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import (
-    MARGINAL_GENERATORS, QUALITIES, DatasetFacts, SynthesisConfig, TrainingPlan, ValidationResult, plan_training,
+    MARGINAL_GENERATORS, QUALITIES, SynthesisConfig, TrainingPlan, ValidationResult, plan_training,
     recommend, recommended_generator, validate)
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+from synth_pipeline.privacy.secret_random import RESIDUAL_RISK, is_replayable, randomness_note
 from synth_pipeline.profiling import dataset_facts
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers import generator_class, load_generator
 from synth_pipeline.synthesizers.transforms import TableCodec
 
 log = logging.getLogger(__name__)
+
+SEED_CONTROLS = ("the generator's weight initialisation and the sampling of synthetic rows from the fitted model; "
+                 "never DP noise, Poisson sampling, DP selections, DP thresholds or the holdout split")
+NEIGHBOURING_RELATION = ("add/remove one row (unbounded DP), the row count n private: the sampling rate and δ come "
+                         "from the schema's max_rows, the synthetic table's size from the user or a DP estimate")
 
 
 def safe_name(key: str) -> str:
@@ -35,17 +41,32 @@ def safe_name(key: str) -> str:
     return cleaned or "partition"
 
 
-def _training_facts(profile: dict, holdout_fraction) -> DatasetFacts:
-    """Facts of the training split; an out-of-range fraction falls back to 0.2 here, and
-    ``validate`` reports it as an error."""
-    valid = isinstance(holdout_fraction, (int, float)) and 0 < holdout_fraction < 0.5
-    return dataset_facts(profile, holdout_fraction=holdout_fraction if valid else 0.2)
+MIN_TRAINING_ROWS = 100
+
+
+def row_bound_problems(*, max_rows: int | None, n_rows: int) -> list[str]:
+    """Input checks on the drop's size, before any charge: the one place the private n is
+    compared with anything (not DP: a refusal says only that a check failed, never n)."""
+    if max_rows is None:
+        return ["the schema declares no max_rows: declare a public upper bound on the rows of one drop (from the "
+                "source's documentation or a contract, never from the file); it sets the sampling rate and δ, "
+                "since the drop's own row count is private"]
+    if n_rows > max_rows:
+        return [f"the drop holds more rows than the schema's max_rows ({max_rows}); declare a public bound that "
+                "holds for every drop (nothing was charged)"]
+    if n_rows < MIN_TRAINING_ROWS / 0.5:  # the training split keeps over half the rows
+        return [f"the drop is too small: DP training needs at least {2 * MIN_TRAINING_ROWS} rows"]
+    return []
 
 
 def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
-    """Public facts only (profile: schema and n). Unmodellable columns are errors."""
-    result = validate(config, _training_facts(profile, config.holdout_fraction), columns=schema.modelled_columns)
-    problems = list(profile["unmodellable"])
+    """Public facts (schema, ``max_rows``) plus the input checks of ``row_bound_problems``.
+    Unmodellable columns are errors."""
+    bound = row_bound_problems(max_rows=profile.get("max_rows"), n_rows=profile["n_rows"])
+    if profile.get("max_rows") is None:
+        return ValidationResult(is_valid=False, errors=bound)
+    result = validate(config, dataset_facts(profile), columns=schema.modelled_columns)
+    problems = bound + list(profile["unmodellable"])
     if result.is_valid and config.generator in MARGINAL_GENERATORS:
         problems += _marginal_domain_problems(config, schema)
     if problems:
@@ -69,8 +90,8 @@ def _marginal_domain_problems(config: SynthesisConfig, schema: TableSchema) -> l
 def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanced",
                    **fields) -> tuple[SynthesisConfig, ValidationResult]:
     """The user's fields (None: not given) over the recommendation for this data size,
-    validated, with δ filled in. Public facts only (profile: schema and n)."""
-    facts = _training_facts(profile, fields.get("holdout_fraction", 0.2))
+    validated, with δ filled in. Public facts only (schema, ``max_rows``)."""
+    facts = dataset_facts(profile)
     base = recommend(facts, quality=quality) if quality in QUALITIES else SynthesisConfig()
     given = {k: v for k, v in fields.items() if v is not None}
     if "generator" not in given and isinstance(given.get("epsilon"), (int, float)):
@@ -111,7 +132,10 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     marked NOT DP: no gate passes them and they are never released.
     """
     columns = schema.modelled_columns
-    plan = plan_training(config, len(train), columns=columns)
+    problems = row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
+    if problems and not problems[0].startswith("the drop is too small"):  # the split is checked by the caller
+        raise ValueError(problems[0])
+    plan = plan_training(config, schema.max_rows, columns=columns)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)
@@ -120,9 +144,10 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     if not model_class.is_dp:
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
-                   "ledger_event_id": None}
-        model, released = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
-        return _save(model, released, schema, config, plan, privacy, model_dir, partition_key)
+                   "ledger_event_id": None, "randomness": "seeded (no guarantee to protect)"}
+        model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
+        return _save(model, released, config.synthetic_rows or len(train), schema, config, plan, privacy,
+                     model_dir, partition_key)
 
     request = ledger_request(config, plan)
     reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
@@ -144,14 +169,23 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         "accountant": config.accountant,
         "ledger_event_id": reservation.event_id,
         **_mechanism_facts(config, plan),
+        **_randomness_facts(),
     }
     try:
-        model, released = fit_generator(train, columns, config, plan, on_epoch=on_epoch, on_dp_start=mark_started)
-        return _save(model, released, schema, config, plan, privacy, model_dir, partition_key)
+        model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch,
+                                              on_dp_start=mark_started)
+        return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key)
     except BaseException:
         if not dp_started:
             ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
         raise
+
+
+def _randomness_facts() -> dict:
+    """Where the DP draws came from, and what ``seed`` steers (the model card's RNG section)."""
+    return {"randomness": randomness_note(), "secure_rng": not is_replayable(),
+            "seed_controls": SEED_CONTROLS, "floating_point_risk": RESIDUAL_RISK,
+            "neighbouring_relation": NEIGHBOURING_RELATION}
 
 
 def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
@@ -175,28 +209,36 @@ def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, p
     """DP for the DP generators: releases the DP statistics the plan asks for, then fits to
     the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
     noisy step). Charges nothing itself: ``train_release`` reserves first; benchmarks and
-    tests call this directly. Returns (model, released DP statistics)."""
-    released = {}
+    tests call this directly. Returns (model, released DP statistics, the synthetic table's
+    size: the user's, else a DP estimate of the training rows, else None for the twins)."""
+    released, rows = {}, None
     if plan.preprocessing:
         if on_dp_start is not None:
             on_dp_start()  # the DP statistics are DP output
             on_dp_start = None
-        columns, released = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing),
-                                               seed=config.seed)
+        columns, released, rows = release_statistics(train, columns, PreprocessingPlan(**plan.preprocessing))
     frequencies = {name: stats["frequencies"] for name, stats in released.items() if "frequencies" in stats}
     model = generator_class(config.generator)(TableCodec.from_schema(columns))
     model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
               on_dp_start=on_dp_start, frequencies=frequencies or None)
-    return model, released
+    if rows is None and model.training_summary.get("estimated_total") is not None:
+        rows = max(1, int(round(model.training_summary["estimated_total"])))  # the marginal model's noisy total
+    return model, released, config.synthetic_rows or rows
 
 
-def _save(model, released, schema, config, plan, privacy, model_dir, partition_key) -> dict:
+def _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key) -> dict:
     privacy = {**privacy, "opacus_epsilon_dp_sgd_only": model.training_summary.get("opacus_epsilon_dp_sgd_only")}
+    # Inside the test-only replay switch the noise is replayable: the model is NOT DP.
+    is_dp = model.is_dp and not is_replayable()
+    rows_source = ("the user's synthetic_rows" if config.synthetic_rows else
+                   "a DP estimate of the training rows" if model.is_dp else "the training rows (NOT DP)")
     path = model.save(model_dir, metadata={"privacy": privacy, "dataset": schema.dataset, "seed": config.seed,
                                            "config": config.as_dict(), "partition": partition_key,
-                                           "dp_statistics": released})
-    return {"generator": model.name, "is_dp": model.is_dp, "model_dir": str(path), "privacy": privacy,
-            "training": model.training_summary, "plan": plan.as_dict(), "dp_statistics": released}
+                                           "dp_statistics": released, "is_dp": is_dp,
+                                           "synthetic_rows": {"rows": rows, "source": rows_source}})
+    return {"generator": model.name, "is_dp": is_dp, "model_dir": str(path), "privacy": privacy,
+            "training": model.training_summary, "plan": plan.as_dict(), "dp_statistics": released,
+            "synthetic_rows": rows, "synthetic_rows_source": rows_source}
 
 
 def sample_release(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:

@@ -1,9 +1,12 @@
 """The dataset profile: shapes and types from the public schema, plus the row count.
 
-Uses public schema only, except the row count n, which is read from the drop and treated as
-public: it sets the DP-SGD sampling rate and the default δ (the model card says so). No
-bound, quantile, category set or other statistic is read from the rows here: columns the
-schema leaves open are listed, and ``dp_model`` releases their statistics with DP, charged.
+Uses public schema only, except the row count n, which is read from the drop and is
+private (add/remove neighbours): it feeds only input checks before any charge (at least
+100 training rows, at most the schema's ``max_rows``), stays internal, and never sets a
+sampling rate, δ, a recommendation or the synthetic table's size; those come from the
+declared ``max_rows`` or from DP estimates. No bound, quantile, category set or other
+statistic is read from the rows here: columns the schema leaves open are listed, and
+``dp_model`` releases their statistics with DP, charged.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
     return {
         "dataset": schema.dataset,
         "n_rows": int(len(frame)),
-        "n_rows_status": "read from the drop and treated as public (sampling rate, default δ)",
+        "n_rows_status": "read from the drop: private, internal; input checks only (never a rate, δ or size)",
+        "max_rows": schema.max_rows,
         "n_columns": len(schema.columns),
         "columns": [
             {"name": c.name, "type": c.type, "roles": list(c.roles), "nullable": c.nullable,
@@ -51,11 +55,11 @@ def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
     }
 
 
-def dataset_facts(profile: dict, *, holdout_fraction: float) -> DatasetFacts:
-    """Facts for config validation; n is the training split's size (the holdout is set aside)."""
-    n_train = profile["n_rows"] - int(round(profile["n_rows"] * holdout_fraction))
+def dataset_facts(profile: dict) -> DatasetFacts:
+    """Public facts for config validation: the row bound is the schema's ``max_rows`` (it
+    bounds the training split too), 0 when undeclared (``validate_config`` says what to do)."""
     return DatasetFacts(
-        n_rows=n_train,
+        n_rows=int(profile.get("max_rows") or 0),
         n_columns=len(profile["modelled_columns"]),
         n_numeric=profile["n_numeric"],
         n_categorical=profile["n_categorical"],

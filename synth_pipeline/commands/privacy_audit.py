@@ -50,7 +50,7 @@ def cmd_privacy_audit(args) -> int:
         seed=args.seed, epochs=args.epochs, batch_size=args.batch_size)
     if not validation.is_valid:
         raise UsageError("invalid config: " + "; ".join(validation.errors))
-    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction)
     try:
         result = run_privacy_audit(train=train, schema=schema, config=config, auditor=args.auditor,
                                    canaries=args.canaries, confidence=args.confidence)

@@ -4,22 +4,24 @@
 from dataclasses import fields
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 from pydantic import create_model
 
 from synth_pipeline import pipeline
-from synth_pipeline.data_io import DropReadError, read_drop, split_holdout
+from synth_pipeline.data_io import DropReadError, apply_holdout, draw_holdout, read_drop
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.defs.run_events import gate_results, latest_privacy_audit, run_events
 from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.gates import AuditPolicy, PolicyError, policy_from_mapping
-from synth_pipeline.evaluation.release import ReleaseRefused, write_release
+from synth_pipeline.evaluation.release import INTERNAL_DIR, ReleaseRefused, record_decision, write_release
 from synth_pipeline.pii import scan
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.preprocessing import schema_with_statistics
-from synth_pipeline.profiling import dataset_facts, profile_dataset
+from synth_pipeline.profiling import profile_dataset
 from synth_pipeline.reporting.documents import build_documents, source_facts, write_documents
+from synth_pipeline.reporting.public_release import build_public_documents, render_public_documents
 from synth_pipeline.schema import SchemaError
 
 GROUP = "synthesis"
@@ -37,7 +39,7 @@ class SynthesisRunConfig(dg.Config):
     max_grad_norm: float = 1.0
     learning_rate: float = 5e-3
     synthetic_rows: int | None = None
-    seed: int = 0
+    seed: int = 0  # weight initialisation and sampling from the fitted model only; never DP noise
     holdout_fraction: float = 0.2
     quality: str = "balanced"
 
@@ -62,7 +64,7 @@ def raw_dataset(context: dg.AssetExecutionContext, files: ProjectFiles) -> pd.Da
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def dataset_profile(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, files: ProjectFiles) -> dict:
-    """Shapes and types from the public schema; n treated as public."""
+    """Shapes and types from the public schema; n (private, internal) feeds input checks only."""
     profile = profile_dataset(raw_dataset, files.schema())
     context.add_output_metadata({"rows": profile["n_rows"], "modelled_columns": len(profile["modelled_columns"]),
                                  "direct_identifiers": len(profile["direct_identifiers"])})
@@ -93,12 +95,20 @@ def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dat
     return {"config": effective.as_dict(), "validation": validation.as_dict()}
 
 
+@dg.asset(partitions_def=data_drops, group_name=GROUP)
+def holdout_split(raw_dataset: pd.DataFrame, dp_config: dict) -> np.ndarray:
+    """Which rows the audit holds out: each row on its own with probability
+    ``holdout_fraction``, drawn from the secret source, fresh for each run. Reads no values
+    (only the row count); the mask stays in Dagster's internal storage, never in a report."""
+    return draw_holdout(len(raw_dataset), holdout_fraction=dp_config["config"]["holdout_fraction"])
+
+
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pytorch"})
-def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dp_config: dict,
-             files: ProjectFiles, ledger: LedgerResource) -> dict:
-    """DP: DP-SGD training on the training split, charged to the ledger before training."""
+def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, holdout_split: np.ndarray,
+             dp_config: dict, files: ProjectFiles, ledger: LedgerResource) -> dict:
+    """DP: the generator fitted on the training split, charged to the ledger before training."""
     config = SynthesisConfig.from_dict(dp_config["config"])
-    train, _ = split_holdout(raw_dataset, holdout_fraction=config.holdout_fraction, seed=config.seed)
+    train, _ = apply_holdout(raw_dataset, holdout_split)
     schema = files.schema()
 
     def on_epoch(report):
@@ -120,15 +130,14 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, dp_co
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"parquet", "csv"})
-def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config: dict,
-                    dataset_profile: dict) -> pd.DataFrame:
-    """Post-processing of the DP model: sampled rows, written to the run's ``candidate/``
-    folder (internal until the gates pass; ``released`` writes the release)."""
+def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config: dict) -> pd.DataFrame:
+    """Post-processing of the DP model: as many rows as the user asked for, else a DP
+    estimate of the training rows (never n), written to the run's ``candidate/`` folder
+    (internal until the gates pass; ``released`` writes the release)."""
     config = SynthesisConfig.from_dict(dp_config["config"])
-    rows = config.synthetic_rows or dataset_facts(dataset_profile, holdout_fraction=config.holdout_fraction).n_rows
-    frame = pipeline.sample_release(dp_model["model_dir"], rows=rows, seed=config.seed)
-    candidate = pipeline.release_folder(dp_model) / "candidate"
-    candidate.mkdir(exist_ok=True)
+    frame = pipeline.sample_release(dp_model["model_dir"], rows=dp_model["synthetic_rows"], seed=config.seed)
+    candidate = pipeline.release_folder(dp_model) / INTERNAL_DIR / "candidate"
+    candidate.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(candidate / "synthetic.parquet", index=False)
     frame.to_csv(candidate / "synthetic.csv", index=False)
     context.add_output_metadata({
@@ -139,12 +148,13 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: dict, dp_config
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
-def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
-                  dp_config: dict, dp_model: dict, files: ProjectFiles, config: AuditPolicyConfig) -> dict:
+def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, holdout_split: np.ndarray,
+                  synthetic_table: pd.DataFrame, dp_config: dict, dp_model: dict, files: ProjectFiles,
+                  config: AuditPolicyConfig) -> dict:
     """Utility, subgroup and privacy-attack metrics against the held-out real split, and the
     release gates' verdicts. Reads private values, not DP; internal, aggregated."""
     release = SynthesisConfig.from_dict(dp_config["config"])
-    train, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
+    train, holdout = apply_holdout(raw_dataset, holdout_split)
     schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
     try:
         overrides = {k: v for k, v in config.model_dump().items() if v is not None}
@@ -153,12 +163,16 @@ def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, 
         raise dg.Failure(description=str(exc)) from None
     metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic_table, schema=schema,
                         policy=policy, seed=release.seed)
+    # The model's release decision is this first audit's; a re-audit never changes it.
+    record_decision(metrics, generator=dp_model["generator"], is_dp=bool(dp_model["is_dp"]),
+                    folder=pipeline.release_folder(dp_model))
     context.add_output_metadata({g["metric"]: g["value"] for g in metrics["gates"] if g["value"] is not None})
     return metrics
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"json", "markdown", "html"})
-def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, synthetic_table: pd.DataFrame,
+def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, holdout_split: np.ndarray,
+                      synthetic_table: pd.DataFrame,
                       dataset_profile: dict, pii_scan: dict, dp_config: dict, dp_model: dict, audit_metrics: dict,
                       files: ProjectFiles, ledger: LedgerResource) -> dict:
     """Privacy report, compliance mapping, model card, audit narrative and plots of the release.
@@ -167,8 +181,7 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
     bins, and correlations): not DP, internal review material, labelled so. The rest comes
     from DP metadata, the ledger, the run's events, the aggregated audit and the drop's
     latest empirical privacy audit, when one was run (internal, not DP)."""
-    release = SynthesisConfig.from_dict(dp_config["config"])
-    _, holdout = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
+    _, holdout = apply_holdout(raw_dataset, holdout_split)
     dataset, privacy_ledger = dataset_profile["dataset"], ledger.ledger()
     events = run_events(context.instance, context.run_id)
     docs = build_documents(
@@ -178,7 +191,8 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
         real_holdout=holdout, synthetic=synthetic_table, partition_key=context.partition_key, run_id=context.run_id,
         run_events=events, extra_gates=gate_results(events),
         privacy_audit=latest_privacy_audit(context.instance, context.partition_key),
-        source=source_facts(drop_path=files.drop_path(context.partition_key), schema_path=files.path(files.schema_path)))
+        source=source_facts(drop_path=files.drop_path(context.partition_key), schema_path=files.path(files.schema_path),
+                            secret=files.instance_secret()))
     paths = write_documents(docs, pipeline.release_folder(dp_model))
     statuses = {k: v["status"] for k, v in docs["compliance"]["frameworks"].items()}
     context.add_output_metadata({
@@ -192,13 +206,20 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: pd.DataFra
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"csv", "parquet"}, deps=[compliance_report])
 def released(context: dg.AssetExecutionContext, synthetic_table: pd.DataFrame, audit_metrics: dict,
-             dp_model: dict) -> dict:
-    """The release: the synthetic table written to the run's ``release/`` folder, only when
-    every audit gate and the dp_guarantee gate passed (their blocking checks stop this asset
-    first; it checks the verdicts again, so no selection can skip them). Synthetic rows only."""
+             dp_model: dict, dp_config: dict, files: ProjectFiles, ledger: LedgerResource) -> dict:
+    """The release: the synthetic table and the public documents (model card, privacy report,
+    compliance statement: DP and declared-public facts only) written to the run's ``release/``
+    folder, only when the model's recorded decision (its first audit: every audit gate and
+    the dp_guarantee gate passed) allows it. The blocking checks stop this asset first; it
+    checks the decision again, so no selection and no re-audit can skip them."""
+    schema = schema_with_statistics(files.schema(), dp_model.get("dp_statistics", {}))
+    public = build_public_documents(schema=schema, config=dp_config["config"], model=dp_model,
+                                    ledger_after=ledger.ledger().spend(schema.dataset).as_dict(),
+                                    partition_key=context.partition_key, run_id=context.run_id)
     try:
         paths = write_release(synthetic_table, audit_metrics, generator=dp_model["generator"],
-                              is_dp=bool(dp_model["is_dp"]), folder=pipeline.release_folder(dp_model))
+                              is_dp=bool(dp_model["is_dp"]), folder=pipeline.release_folder(dp_model),
+                              documents=render_public_documents(public))
     except ReleaseRefused as exc:
         raise dg.Failure(description=str(exc)) from None
     context.add_output_metadata({"rows": len(synthetic_table), "path": dg.MetadataValue.path(paths["csv"])})

@@ -7,8 +7,10 @@ synthesize_release = dg.define_asset_job(
     "synthesize_release", selection=dg.AssetSelection.groups("synthesis"), partitions_def=data_drops,
     description="raw drop → profile → PII scan → config → DP model → synthetic table → audit → report → release")
 
-# Recompute the audit and the report of an existing release (no training, no budget spent);
-# under the current release policy, so a table that now passes every gate is released.
+# Recompute the audit and the internal review of an existing model (no training, no budget
+# spent), for the reviewers. It never releases: a model's release decision is its first
+# audit's (``evaluation.release``); a new release means a new, charged fit.
 refresh_audit = dg.define_asset_job(
-    "refresh_audit", selection=dg.AssetSelection.assets("audit_metrics", "compliance_report", "released"),
-    partitions_def=data_drops, description="re-audit the latest release, rewrite its report, release if it passes")
+    "refresh_audit", selection=dg.AssetSelection.assets("audit_metrics", "compliance_report"),
+    partitions_def=data_drops, description="re-audit the latest model and rewrite its internal review (never "
+                                           "releases: the release decision is the first audit's)")

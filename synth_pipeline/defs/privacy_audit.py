@@ -8,9 +8,10 @@ statistic (DESIGN.md invariant 4); its metadata holds counts and ε figures only
 """
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
-from synth_pipeline.data_io import split_holdout
+from synth_pipeline.data_io import apply_holdout
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import ProjectFiles
 from synth_pipeline.defs.schedules import latest_drop_request
@@ -30,13 +31,13 @@ class PrivacyAuditConfig(dg.Config):
 
 @dg.asset(partitions_def=data_drops, group_name="privacy_audit", kinds={"pytorch"})
 def privacy_audit(context: dg.AssetExecutionContext, config: PrivacyAuditConfig, raw_dataset: pd.DataFrame,
-                  dp_config: dict, files: ProjectFiles) -> dict:
+                  holdout_split: np.ndarray, dp_config: dict, files: ProjectFiles) -> dict:
     """One-run canary audit of the configured generator: an empirical ε lower bound next to
     the claimed ε. Reads the training split, NOT DP, internal; its fit is never released."""
     if not dp_config["validation"]["is_valid"]:
         raise dg.Failure(description="the release config is invalid: fix it before auditing")
     release = SynthesisConfig.from_dict(dp_config["config"])
-    train, _ = split_holdout(raw_dataset, holdout_fraction=release.holdout_fraction, seed=release.seed)
+    train, _ = apply_holdout(raw_dataset, holdout_split)
     result = run_privacy_audit(train=train, schema=files.schema(), config=release, auditor=config.auditor,
                                canaries=config.canaries, confidence=config.confidence)
     context.add_output_metadata({

@@ -30,6 +30,7 @@ class ProjectFiles(dg.ConfigurableResource):
     incoming_dir: str = "data/incoming"
     outputs_dir: str = "data/outputs"
     policy_path: str = "data/release_policy.yaml"
+    secret_path: str = "data/state/instance_secret"  # HMAC key of drop identities: never released
 
     def path(self, relative: str) -> Path:
         base = Path(self.root) if self.root else project_root()
@@ -42,6 +43,11 @@ class ProjectFiles(dg.ConfigurableResource):
     def policy(self) -> AuditPolicy:
         """The release policy: one threshold per audit gate."""
         return load_policy(self.path(self.policy_path))
+
+    def instance_secret(self) -> bytes:
+        from synth_pipeline.reporting.documents import instance_secret
+
+        return instance_secret(self.path(self.secret_path))
 
     def drop_path(self, partition_key: str) -> Path:
         return self.path(self.incoming_dir) / partition_key

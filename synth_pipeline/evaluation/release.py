@@ -1,17 +1,29 @@
-"""The release decision: synthetic rows go to the release folder only when every gate passed.
+"""The release decision: synthetic rows go to the release folder only when every gate passed
+at the model's first audit.
 
 Reads no private values: it copies synthetic rows (post-processing of the DP model) and
-records the gate verdicts (aggregates) beside them.
+records the gate verdicts (names and pass/fail) beside them. The gates themselves decided on
+non-DP numbers of the raw rows: that is said in every release, and the numbers stay in the
+internal review folder. The decision is taken once per model, at its first audit, and kept
+in ``internal/release_decision.json``: a later re-audit (another policy, another holdout
+draw) never changes it, so a blocked model cannot be retried into a release; a new release
+means a new, charged fit.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 RELEASE_DIR = "release"  # the only folder of a run that is released
+INTERNAL_DIR = "internal"  # review material computed on raw rows without DP: never released
+DECISION_FILE = "release_decision.json"
+NON_DP_DECISION = ("The decision to release was taken by release gates (utility floors and attack ceilings) "
+                   "computed on the raw rows without differential privacy, for internal review; their values are "
+                   "not published. Whether a release exists at all is therefore a non-DP function of the data.")
 
 
 class ReleaseRefused(RuntimeError):
@@ -29,20 +41,45 @@ def refusal(audit: dict, *, generator: str, is_dp: bool) -> str | None:
     return "; ".join(reasons) or None
 
 
-def write_release(synthetic: pd.DataFrame, audit: dict, *, generator: str, is_dp: bool, folder: str | Path) -> dict:
-    """Write ``<folder>/release/synthetic.csv`` (and .parquet, and ``release.json`` with the
-    verdicts) when every gate passed; otherwise raise ``ReleaseRefused`` and write nothing."""
+def record_decision(audit: dict, *, generator: str, is_dp: bool, folder: str | Path) -> dict:
+    """The model's release decision: taken from ``audit`` at its first audit and written to
+    ``<folder>/internal/release_decision.json``; afterwards the recorded one, whatever a new
+    audit says. Internal: the reasons quote gate values."""
+    path = Path(folder) / INTERNAL_DIR / DECISION_FILE
+    if path.is_file():
+        return {**json.loads(path.read_text(encoding="utf-8")), "recorded_earlier": True}
     why = refusal(audit, generator=generator, is_dp=is_dp)
-    if why:
-        raise ReleaseRefused(f"not released: {why}")
+    decision = {"released": why is None, "reason": why, "generator": generator, "differentially_private": is_dp,
+                "gates": [{"gate": g["gate"], "passed": bool(g["passed"])} for g in audit.get("gates", [])],
+                "decided_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "classification": "INTERNAL"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(decision, indent=2), encoding="utf-8")
+    return {**decision, "recorded_earlier": False}
+
+
+def write_release(synthetic: pd.DataFrame, audit: dict, *, generator: str, is_dp: bool, folder: str | Path,
+                  documents: dict[str, str] | None = None) -> dict:
+    """Write ``<folder>/release/``: the synthetic table (CSV and Parquet), ``documents``
+    (file name -> text: the public model card, privacy report and compliance statement) and
+    ``release.json`` (gate names, no values), when the model's recorded decision is to
+    release; otherwise raise ``ReleaseRefused`` and write nothing there."""
+    decision = record_decision(audit, generator=generator, is_dp=is_dp, folder=folder)
+    if not decision["released"]:
+        later = (" (decided at this model's first audit: a re-audit never releases it; a new release needs a "
+                 "new, charged fit)") if decision["recorded_earlier"] else ""
+        raise ReleaseRefused(f"not released: {decision['reason']}{later}")
     release = Path(folder) / RELEASE_DIR
     release.mkdir(parents=True, exist_ok=True)
     paths = {"csv": release / "synthetic.csv", "parquet": release / "synthetic.parquet",
              "manifest": release / "release.json"}
     synthetic.to_csv(paths["csv"], index=False)
     synthetic.to_parquet(paths["parquet"], index=False)
+    for name, text in (documents or {}).items():
+        paths[name] = release / name
+        paths[name].write_text(text, encoding="utf-8")
     manifest = {"rows": len(synthetic), "generator": generator, "differentially_private": is_dp,
-                "gates": [{k: g[k] for k in ("gate", "metric", "value", "threshold", "passed")} for g in audit["gates"]],
-                "audit_note": audit.get("note")}
-    paths["manifest"].write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+                "gates_passed": [g["gate"] for g in decision["gates"]], "decision": NON_DP_DECISION,
+                "files": sorted(p.name for p in paths.values())}
+    paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return {k: str(v) for k, v in paths.items()}

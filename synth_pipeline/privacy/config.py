@@ -1,7 +1,8 @@
 """The synthesis configuration: validation, recommendation and the privacy-level scale.
 
-Reads no private values: it works on dataset facts (row and column counts from the
-profile; the row count is treated as public, see the model card) and the user's settings.
+Reads no private values: it works on public dataset facts (the schema's column counts and
+its declared ``max_rows``, the public bound on a drop's rows; the drop's own row count n is
+private and never sets a sampling rate, δ or a recommendation) and the user's settings.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
-from synth_pipeline.privacy.accounting import ACCOUNTANTS, CalibrationError, calibrate_noise, calibrate_rho
+from synth_pipeline.privacy.accounting import CalibrationError, calibrate_noise, calibrate_rho
+from synth_pipeline.privacy.secret_random import ReproducibleDPRequested
 
 MARGINAL_GENERATORS = ("aim", "mst")  # zCDP marginal-based: budget in ρ, no DP-SGD
 DP_GENERATORS = ("dp-tvae", "dp-ctgan") + MARGINAL_GENERATORS
@@ -36,14 +38,23 @@ def privacy_level(epsilon: float) -> str:
     return "insufficient"
 
 
+# What training can honour: Opacus 1.6 takes rdp or prv, and the ledger composes RDP curves;
+# dp-accounting's PLD stays a cross-check in ``accounting`` (not an option of a release).
+TRAINING_ACCOUNTANTS = ("rdp",)
+# Config keys that ask for seeded DP noise: refused, pointing to the test-only switch.
+REPLAYABLE_KEYS = ("noise_seed", "dp_seed", "reproducible", "deterministic", "secure_mode", "replayable")
+
+
 def default_delta(n_rows: int) -> float:
-    """δ rule: at most a tenth of 1/n and never above 1e-5 (δ must be well below 1/n)."""
+    """δ rule: at most a tenth of 1/n and never above 1e-5 (δ must be well below 1/n); n is
+    the public bound (the schema's ``max_rows``), never the drop's private row count."""
     return min(1e-5, 0.1 / max(n_rows, 1))
 
 
 @dataclass(frozen=True)
 class DatasetFacts:
-    """What the config needs to know of the data; n is treated as public."""
+    """What the config needs to know of the data, all public: ``n_rows`` is the schema's
+    declared ``max_rows`` (a bound on the training rows), not the drop's private n."""
 
     n_rows: int
     n_columns: int
@@ -61,8 +72,8 @@ class SynthesisConfig:
     batch_size: int = 500
     max_grad_norm: float = 1.0
     learning_rate: float = 5e-3
-    synthetic_rows: int | None = None  # None: as many as training rows
-    seed: int = 0
+    synthetic_rows: int | None = None  # None: a DP estimate of the training rows (never n itself)
+    seed: int = 0  # weight initialisation and sampling rows from the fitted model only; never DP noise
     holdout_fraction: float = 0.2
     accountant: str = "rdp"
 
@@ -72,6 +83,14 @@ class SynthesisConfig:
     @classmethod
     def from_dict(cls, raw: dict) -> "SynthesisConfig":
         known = set(cls.__dataclass_fields__)
+        replayable = sorted(set(raw) & set(REPLAYABLE_KEYS))
+        if replayable:
+            raise ReproducibleDPRequested(
+                f"config field(s) {replayable}: DP noise, sampling and selections always come from a secret "
+                "generator seeded by the operating system, never from a seed (a published seed would let anyone "
+                "replay the noise: ε = ∞). `seed` sets only weight initialisation and sampling from the fitted "
+                "model. For a repeatable test fit use synth_pipeline.privacy.secret_random.replayable_for_tests(), "
+                "which marks the model NOT DP so it can never be released")
         unknown = sorted(set(raw) - known)
         if unknown:
             raise ValueError(f"unknown config fields {unknown}; known fields: {sorted(known)}")
@@ -80,8 +99,8 @@ class SynthesisConfig:
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """The DP-SGD schedule implied by a config and n, after any DP preprocessing: what the
-    ledger is asked to reserve. ``delta`` is the run's total δ; ``threshold_delta`` of it
+    """The DP-SGD schedule implied by a config and the public row bound (never n), after any DP
+    preprocessing: what the ledger is asked to reserve. ``delta`` is the run's total δ; ``threshold_delta`` of it
     goes to category discovery, the rest to the RDP conversion. For the marginal-based
     generators only ``rho`` (the zCDP budget) and ``delta`` matter: no sampling, no steps."""
 
@@ -123,10 +142,13 @@ class ValidationResult:
 
 
 def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None = None) -> TrainingPlan:
-    """Poisson sampling as Opacus runs it: q = 1/ceil(n/B), ceil(n/B) steps per epoch.
+    """Poisson sampling at the public rate q = 1/ceil(N/B), ceil(N/B) steps per epoch, where
+    N (``n_rows``) is the public bound on the training rows (the schema's ``max_rows``): the
+    drop's private n never sets q, the steps or δ.
 
-    When ``columns`` (ColumnSpecs) leave bounds or categories open, a share of ε goes to DP
-    statistics first and DP-SGD is calibrated so that the composition meets the target.
+    When ``columns`` (ColumnSpecs) leave bounds or categories open, or the synthetic table's
+    size is left to the data (a DP row count), a share of ε goes to DP statistics first and
+    DP-SGD is calibrated so that the composition meets the target.
     """
     from synth_pipeline.privacy.preprocessing import plan_preprocessing
 
@@ -142,7 +164,8 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
         return TrainingPlan(1.0, 0, 0, delta, 0.0, None,
                             rho=calibrate_rho(target_epsilon=config.epsilon, delta=delta))
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
-                             marginals=config.generator in CONDITIONAL_GENERATORS)
+                             marginals=config.generator in CONDITIONAL_GENERATORS,
+                             count=config.synthetic_rows is None)
     plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None)
     sigma = calibrate_noise(target_epsilon=config.epsilon, delta=plan.rdp_delta, sample_rate=sample_rate,
                             steps=steps, accountant=config.accountant,
@@ -188,8 +211,11 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         errors.append(f"batch_size: {config.batch_size} is larger than the {n} training rows; use at most {max(1, n // 10)}")
     if not _is_number(config.max_grad_norm) or config.max_grad_norm <= 0:
         errors.append(f"max_grad_norm: must be positive, got {config.max_grad_norm!r}")
-    if config.accountant not in ACCOUNTANTS:
-        errors.append(f"accountant: {config.accountant!r} is not one of {list(ACCOUNTANTS)}")
+    if config.accountant == "pld":
+        errors.append("accountant: 'pld' is not wired through training (Opacus 1.6 calibrates and accounts DP-SGD "
+                      "with RDP, and the ledger composes RDP curves); use 'rdp' (PLD is reported as a cross-check)")
+    elif config.accountant not in TRAINING_ACCOUNTANTS:
+        errors.append(f"accountant: {config.accountant!r} is not one of {list(TRAINING_ACCOUNTANTS)}")
     elif marginal and config.accountant != "rdp":
         errors.append(f"accountant: {config.generator} keeps its budget in zCDP ρ, converted to (ε, δ) through RDP; "
                       "use accountant 'rdp'")
@@ -197,6 +223,9 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         errors.append(f"holdout_fraction: must lie in (0, 0.5), got {config.holdout_fraction!r}")
     if config.synthetic_rows is not None and (not _is_count(config.synthetic_rows) or config.synthetic_rows < 1):
         errors.append(f"synthetic_rows: must be a positive integer, got {config.synthetic_rows!r}")
+    elif config.synthetic_rows is not None and config.synthetic_rows > n:
+        warnings.append(f"synthetic_rows: {config.synthetic_rows} is above the schema's max_rows ({n}); more rows "
+                        "add no information, only sampling variance around the DP model")
     if facts.n_columns < 2:
         errors.append(f"the table has {facts.n_columns} modelled column(s); a generator needs at least 2")
 

@@ -1,14 +1,16 @@
 """DP statistics for columns the schema leaves open: bounds of numeric columns, category
-sets of categorical columns, and (for the conditional GAN) category frequencies. The leak
-every peer library has is fitting these on raw values; here they come from one Gaussian
-mechanism charged with the run.
+sets of categorical columns, (for the conditional GAN) category frequencies, and the row
+count when the synthetic table's size is left to the data. The leak every peer library has
+is fitting these on raw values (or reading n); here they come from one Gaussian mechanism
+charged with the run.
 
-Reads private values, DP. Privacy unit: one row; it adds one to one histogram bin per
-open column, so the joint L2 sensitivity of the k histograms is √k. Every count gets
-Gaussian noise of standard deviation ``noise_std``; the ledger charges a Gaussian event
-with noise multiplier ``noise_std / √k`` (composed with DP-SGD under RDP), plus
-``threshold_delta`` for category discovery: a value held by a single row passes the
-release threshold with probability at most ``threshold_delta / k_categorical``.
+Reads private values, DP. Privacy unit: one row, add/remove; it adds one to one histogram
+bin per open column (and one to the count), so the joint L2 sensitivity of the k
+histograms is √k. Every count gets Gaussian noise of standard deviation ``noise_std`` from
+the secret source (never seeded); the ledger charges a Gaussian event with noise
+multiplier ``noise_std / √k`` (composed with DP-SGD under RDP), plus ``threshold_delta`` for
+category discovery: a value held by a single row passes the release threshold with
+probability at most ``threshold_delta / k_categorical``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.schema import ColumnSpec
 
 PREPROCESSING_SHARE = 0.1  # share of the run's ε spent on DP statistics, when any are needed
+COUNT_ONLY_SHARE = 0.02  # when only the row count is needed (σ ≈ 90 rows at ε = 3: ample for a table size)
 THRESHOLD_DELTA_SHARE = 0.1  # share of the run's δ given to category discovery
 TAIL_MASS = 0.005  # DP bounds cut this noisy mass off each tail
 MAX_DISCOVERED_CATEGORIES = 200
@@ -48,12 +52,14 @@ class PreprocessingPlan:
     noise_std: float  # per count
     threshold_delta: float
     marginals: tuple[str, ...] = ()  # discrete columns whose category frequencies are released
+    count: bool = False  # a DP row count (the synthetic table's size when the user sets none)
 
     @property
     def columns(self) -> int:
         """Histograms a row contributes to: one per open numeric column, one per discrete
-        column counted (discovery and frequencies of one column share one histogram)."""
-        return len(self.numeric) + len(set(self.categorical) | set(self.marginals))
+        column counted (discovery and frequencies of one column share one histogram), and
+        the row count."""
+        return len(self.numeric) + len(set(self.categorical) | set(self.marginals)) + int(self.count)
 
     @property
     def noise_multiplier(self) -> float:
@@ -71,7 +77,7 @@ def candidate_edges() -> np.ndarray:
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
-def dp_bounds(values: pd.Series, *, noise_std: float, rng: np.random.Generator, integer: bool) -> tuple[float, float]:
+def dp_bounds(values: pd.Series, *, noise_std: float, rng, integer: bool) -> tuple[float, float]:
     """Noisy histogram on the candidate grid; bins under BIN_THRESHOLD noise deviations are
     dropped (an empty bin survives with probability 0.13%), then TAIL_MASS is cut off each end."""
     edges = candidate_edges()
@@ -94,7 +100,7 @@ def dp_bounds(values: pd.Series, *, noise_std: float, rng: np.random.Generator, 
 
 
 def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
-                  rng: np.random.Generator) -> dict[str, float]:
+                  rng) -> dict[str, float]:
     """Values whose noisy count passes the threshold, sorted by name (not by count), with
     their noisy counts (DP too: frequencies for the conditional GAN reuse them)."""
     counts = values.dropna().astype("string").value_counts()
@@ -109,26 +115,34 @@ def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
 
 
 def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float,
-                       marginals: bool = False) -> PreprocessingPlan | None:
-    """Noise for a share of the run's ε over the open columns (and, with ``marginals``, the
-    frequencies of every discrete column); None when nothing needs DP statistics."""
+                       marginals: bool = False, count: bool = False) -> PreprocessingPlan | None:
+    """Noise for a share of the run's ε over the open columns (with ``marginals``, the
+    frequencies of every discrete column; with ``count``, the row count); None when nothing
+    needs DP statistics."""
     from synth_pipeline.privacy.accounting import calibrate_gaussian
 
     numeric = tuple(c.name for c in columns if needs_dp_bounds(c))
     categorical = tuple(c.name for c in columns if needs_dp_categories(c))
     frequencies = tuple(c.name for c in columns if c.type in ("categorical", "boolean")) if marginals else ()
-    if not numeric and not categorical and not frequencies:
+    if not numeric and not categorical and not frequencies and not count:
         return None
     threshold_delta = delta * THRESHOLD_DELTA_SHARE if categorical else 0.0
-    multiplier = calibrate_gaussian(target_epsilon=epsilon * PREPROCESSING_SHARE, delta=delta - threshold_delta)
-    k = len(numeric) + len(set(categorical) | set(frequencies))
-    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta, frequencies)
+    share = PREPROCESSING_SHARE if numeric or categorical or frequencies else COUNT_ONLY_SHARE
+    multiplier = calibrate_gaussian(target_epsilon=epsilon * share, delta=delta - threshold_delta)
+    k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
+    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta, frequencies, count)
 
 
-def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: PreprocessingPlan,
-                       *, seed: int) -> tuple[list[ColumnSpec], dict]:
-    """DP: the columns with DP bounds and categories filled in, and the released statistics."""
-    rng = np.random.default_rng([seed, 0x5EED])
+def dp_row_count(frame: pd.DataFrame, *, noise_std: float, rng) -> int:
+    """DP: the number of rows plus Gaussian noise (sensitivity 1), rounded, at least 1."""
+    return max(1, int(round(len(frame) + rng.normal(0.0, noise_std))))
+
+
+def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec],
+                       plan: PreprocessingPlan) -> tuple[list[ColumnSpec], dict, int | None]:
+    """DP: the columns with DP bounds and categories filled in, the released statistics, and
+    the DP row count (None unless the plan asks for it)."""
+    rng = secret_rng()
     per_column_delta = plan.threshold_delta / max(len(plan.categorical), 1)
     threshold = 1.0 + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical else math.inf
     released, filled, discovered = {}, [], {}
@@ -151,10 +165,11 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec], plan: Pre
         if col.name in plan.marginals:
             released.setdefault(col.name, {})["frequencies"] = _dp_frequencies(
                 frame[col.name], col, plan.noise_std, rng, discovered.get(col.name))
-    return filled, released
+    rows = dp_row_count(frame, noise_std=plan.noise_std, rng=rng) if plan.count else None
+    return filled, released, rows
 
 
-def _dp_frequencies(values: pd.Series, col: ColumnSpec, noise_std: float, rng: np.random.Generator,
+def _dp_frequencies(values: pd.Series, col: ColumnSpec, noise_std: float, rng,
                     discovered: dict[str, float] | None) -> dict[str, float]:
     """Category frequencies from noisy counts over the (declared or discovered) value set;
     discovered columns reuse their discovery counts, so the histogram is released once."""

@@ -46,12 +46,12 @@ class ZcdpBudget:
                                       "is left")
         self.spends.append({"mechanism": kind, "rho": rho, **detail})
 
-    def gaussian(self, values: np.ndarray, *, sigma: float, rng: np.random.Generator, what: str) -> np.ndarray:
+    def gaussian(self, values: np.ndarray, *, sigma: float, rng, what: str) -> np.ndarray:
         """DP: a Gaussian measurement of a count vector (L2 sensitivity 1); charges 1/(2σ²)."""
         self._charge("gaussian", 1.0 / (2.0 * sigma ** 2), sigma=sigma, measured=what)
         return np.asarray(values, dtype=float) + rng.normal(0.0, sigma, size=np.shape(values))
 
-    def exponential(self, scores: np.ndarray, *, epsilon: float, sensitivity: float, rng: np.random.Generator,
+    def exponential(self, scores: np.ndarray, *, epsilon: float, sensitivity: float, rng,
                     what: str) -> int:
         """DP: the index of one candidate, drawn with probability ∝ exp(ε·score / (2Δ));
         charges ε²/8. Gumbel-max sampling, so large scores cannot overflow."""

@@ -29,7 +29,7 @@ class CanaryError(ValueError):
 def canary_count(n_rows: int, requested: int | None = None) -> int:
     """The rule for m: the request (default 1,000) capped at n/5, so the inserted canaries
     (about m/2) never exceed about a tenth of the audit table; at least 20, else an error.
-    n is the training row count, treated as public (as for the sampling rate and δ)."""
+    n is the training row count: the audit is internal and not DP (it never sets a release)."""
     wanted = DEFAULT_CANARIES if requested is None else int(requested)
     if wanted < MIN_CANARIES:
         raise CanaryError(f"the audit needs at least {MIN_CANARIES} canaries, got {wanted}")

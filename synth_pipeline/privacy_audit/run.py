@@ -123,7 +123,8 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     canary_rows = make_canaries(schema, m, seed=seed)[names]
     included = np.random.default_rng([seed, 0x1A]).random(m) < 0.5
     table = _audit_table(train, canary_rows, included, names, seed)
-    plan = plan_training(config, len(table), columns=columns)
+    # The release's public row bound (plus the canaries), as the release would plan it.
+    plan = plan_training(config, (schema.max_rows or len(train)) + m, columns=columns)
     if plan_hook is not None:
         plan = plan_hook(plan)
     log.info("privacy audit of %s (%s): %d canaries, %d inserted, %d rows", config.generator,
@@ -141,7 +142,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     scores, rows = {}, None
     with tempfile.TemporaryDirectory(prefix="privacy-audit-") as tmp:
         with observe:
-            model, _ = fit_generator(table, columns, config, plan)
+            model, _, _ = fit_generator(table, columns, config, plan)
         del table
         fitted = time.perf_counter()
         timings = {}

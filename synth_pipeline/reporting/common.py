@@ -147,7 +147,8 @@ def mechanism_facts(privacy: dict) -> dict:
     """The mechanism's parameters, whatever it is: DP-SGD (noise multiplier, sample rate,
     steps, clipping) or a zCDP method (AIM, MST: ρ converted to (ε, δ)); unknown keys kept."""
     skip = {"mechanism", "dp_scope", "epsilon_target", "epsilon_spent", "delta", "accountant", "ledger_event_id",
-            "preprocessing", "privacy_level", "privacy_unit", "n_rows_public", "secure_rng"}
+            "preprocessing", "privacy_level", "privacy_unit", "n_rows_public", "secure_rng", "randomness",
+            "seed_controls", "floating_point_risk", "neighbouring_relation"}
     return {k: v for k, v in (privacy or {}).items() if k not in skip and (is_number(v) or isinstance(v, (str, bool)))}
 
 

@@ -70,7 +70,7 @@ FRAMEWORKS = {
             "C1.1 confidential information is identified and protected (public schema, identifier roles)",
             "CC6.1 logical access: the raw drop and Dagster's storage stay in protected storage",
             "CC7.2 monitoring: every release is logged with its gates (Dagster run history)",
-            "CC8.1 change management: releases are reproducible from a recorded config and seed",
+            "CC8.1 change management: every release records its config; its DP noise is secret and never replayable",
             "P4.1 use of personal information limited to its purpose: the privacy ledger caps total spend",
         ],
         "cannot_decide": "A SOC 2 opinion covers your controls over a period and is given by an independent "

@@ -1,26 +1,35 @@
-"""Every document of one release, built and written together (what ``compliance_report`` runs).
+"""The internal review documents of one release, built and written together (what
+``compliance_report`` runs); the public ones are ``public_release``'s.
 
 Reads private values in one place only: the real holdout's per-column shares and pairwise
 associations for the plots (``plots.marginal_tables``, ``plots.association_matrix``): NOT DP,
-internal review material, marked as such (invariant 4). Everything else comes from DP
-metadata, the ledger, the public schema and aggregated audit results.
+internal review material, marked as such. Everything else comes from DP metadata, the
+ledger, the public schema and aggregated audit results (not DP). Every page written here
+says INTERNAL; none is ever copied into ``release/``.
 
-Layout of a release folder (``data/outputs/<dataset>/<partition>/<run id[:8]>/``)::
+Layout of a run's folder (``data/outputs/<dataset>/<partition>/<run id[:8]>/``)::
 
-    release_report.json, release_report.md      summary (gates, ledger, data handling)
-    report/
-        release_report.html                     everything below in one offline page
-        privacy_report.json
-        compliance.json, compliance.md
-        model_card.json, model_card.md
-        narrative.json, narrative.md
-        plots/*.png
+    internal/                                   INTERNAL review: never released
+        release_report.json, release_report.md  summary (gates, ledger, data handling)
+        release_decision.json                   the gates' decision, taken once per model
+        candidate/synthetic.csv, .parquet        sampled before the gates
+        report/
+            release_report.html                 everything below in one offline page
+            privacy_report.json
+            compliance.json, compliance.md
+            model_card.json, model_card.md
+            narrative.json, narrative.md
+            plots/*.png
+    release/                                    only when every gate passed (public_release)
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -32,27 +41,45 @@ from synth_pipeline.reporting import plots
 from synth_pipeline.reporting.privacy_report import build_privacy_report
 from synth_pipeline.reporting.release_page import render_release_page
 from synth_pipeline.reporting.release_report import build_report, write_report
+from synth_pipeline.evaluation.release import INTERNAL_DIR
+from synth_pipeline.reporting.common import INTERNAL_LABEL
 from synth_pipeline.schema import TableSchema
 
 REPORT_DIR = "report"
+INTERNAL_BANNER = f"> **{INTERNAL_LABEL}.** Never copied into `release/`.\n\n"
 
 
-def file_digest(path: str | Path) -> str | None:
-    """SHA-256 of a file (provenance of the drop and schema; reveals no value)."""
+def file_digest(path: str | Path, *, key: bytes | None = None) -> str | None:
+    """SHA-256 of a file, or its HMAC-SHA-256 under ``key``. A plain hash of a private drop
+    is a guess-checker for its rows (hash a guessed file, compare): raw drops are only ever
+    identified by the keyed HMAC, and only in internal documents."""
     p = Path(path)
     if not p.is_file():
         return None
-    digest = hashlib.sha256()
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha256()
     with p.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def source_facts(*, drop_path: str | Path | None, schema_path: str | Path | None) -> dict:
-    """Data source and version: file names and digests (no content)."""
+def instance_secret(path: str | Path) -> bytes:
+    """The instance's HMAC key (32 random bytes, created on first use, readable by the owner
+    only); it stays beside the ledger, out of every release."""
+    p = Path(path)
+    if not p.is_file():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    return p.read_bytes()
+
+
+def source_facts(*, drop_path: str | Path | None, schema_path: str | Path | None, secret: bytes) -> dict:
+    """Data source and version, for internal documents: file names, the drop's keyed HMAC
+    (under the instance secret) and the public schema's SHA-256."""
     return {"drop_file": Path(drop_path).name if drop_path else None,
-            "drop_sha256": file_digest(drop_path) if drop_path else None,
+            "drop_hmac_sha256": file_digest(drop_path, key=secret) if drop_path else None,
             "schema_file": Path(schema_path).name if schema_path else None,
             "schema_sha256": file_digest(schema_path) if schema_path else None}
 
@@ -115,24 +142,32 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
 
 
 def _dump(obj) -> str:
-    return json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    return json.dumps({"classification": INTERNAL_LABEL, **obj}, indent=2, default=str, ensure_ascii=False)
 
 
-def write_documents(docs: dict, directory: str | Path) -> dict[str, Path]:
-    """Write every document under ``directory`` (the release folder); returns their paths."""
-    directory = Path(directory)
-    paths = write_report(docs["release_report"], directory)
+def _html_with_banner(page: str) -> str:
+    return page.replace("<body>", f'<body><p class="internal"><strong>{INTERNAL_LABEL}.</strong> Never copied into '
+                                  "release/.</p>", 1)
+
+
+def write_documents(docs: dict, folder: str | Path) -> dict[str, Path]:
+    """Write every document under ``<folder>/internal/`` (the run's internal review), each
+    page marked INTERNAL; returns their paths."""
+    directory = Path(folder) / INTERNAL_DIR
+    paths = write_report(docs["release_report"], directory, banner=INTERNAL_BANNER,
+                         stamp={"classification": INTERNAL_LABEL})
     out = directory / REPORT_DIR
     (out / "plots").mkdir(parents=True, exist_ok=True)
     texts = {
-        "html": ("release_report.html", docs["html"]),
+        "html": ("release_report.html", _html_with_banner(docs["html"])),
         "privacy_report": ("privacy_report.json", _dump(docs["privacy_report"])),
         "compliance": ("compliance.json", _dump(docs["compliance"])),
-        "compliance_markdown": ("compliance.md", compliance_mod.render_markdown(docs["compliance"])),
+        "compliance_markdown": ("compliance.md",
+                                INTERNAL_BANNER + compliance_mod.render_markdown(docs["compliance"])),
         "model_card": ("model_card.json", _dump(docs["model_card"])),
-        "model_card_markdown": ("model_card.md", card_mod.render_markdown(docs["model_card"])),
+        "model_card_markdown": ("model_card.md", INTERNAL_BANNER + card_mod.render_markdown(docs["model_card"])),
         "narrative": ("narrative.json", _dump(docs["narrative"])),
-        "narrative_markdown": ("narrative.md", narrative_mod.render_markdown(docs["narrative"])),
+        "narrative_markdown": ("narrative.md", INTERNAL_BANNER + narrative_mod.render_markdown(docs["narrative"])),
     }
     for key, (name, text) in texts.items():
         paths[key] = out / name

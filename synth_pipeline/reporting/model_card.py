@@ -14,7 +14,8 @@ from synth_pipeline.reporting.common import (
     AUDIT_NOTE, fmt, is_number, mechanism_facts, tstr_pairs, walk_numbers)
 
 PRIVACY_UNIT = "one row of the drop"
-NEIGHBOURING = "add/remove one row (unbounded DP); the row count n is treated as public"
+NEIGHBOURING = ("add/remove one row (unbounded DP), the row count n private: the sampling rate and δ come from "
+                "the schema's max_rows, the synthetic table's size from the user or a DP estimate")
 INTENDED_USES = [
     "analytics, dashboards and exploratory work on aggregate patterns",
     "development and testing of pipelines and ML models before access to real data",
@@ -70,12 +71,13 @@ def budget_split(privacy: dict) -> dict:
 
 
 def _secure_rng(model: dict) -> dict:
-    """Whether the noise came from a cryptographically secure RNG (Opacus' secure_mode); the
-    generators record it in their privacy or training metadata when they use one."""
-    used = bool((model.get("privacy") or {}).get("secure_rng") or (model.get("training") or {}).get("secure_mode"))
-    return {"used": used, "note": "Opacus secure_mode (CSPRNG noise)" if used else
-            "torch's and numpy's default generators, seeded (Opacus secure_mode off): a secure RNG would guard "
-            "against floating-point and seed attacks on the noise"}
+    """Where the DP draws came from (the model's privacy metadata), what ``seed`` steers, and
+    the floating-point residual risk."""
+    privacy = model.get("privacy") or {}
+    used = bool(privacy.get("secure_rng")) and bool(model.get("is_dp"))
+    return {"used": used, "note": privacy.get("randomness") or "not recorded",
+            "seed": (model.get("config") or {}).get("seed"), "seed_controls": privacy.get("seed_controls"),
+            "floating_point": privacy.get("floating_point_risk")}
 
 
 def audit_summary(audit: dict) -> dict:
@@ -116,7 +118,9 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
         "data": {"dataset": profile.get("dataset"), "partition": partition_key, "run_id": run_id,
                  "source": source or {}, "columns_modelled": profile.get("modelled_columns", []),
                  "direct_identifiers_dropped": profile.get("direct_identifiers", []),
-                 "rows": "n is read from the drop and treated as public (not shown here)"},
+                 "rows": "n is read from the drop and is private (not shown here); max_rows "
+                         f"{profile.get('max_rows')} is the public bound",
+                 "synthetic_rows": {"rows": model.get("synthetic_rows"), "source": model.get("synthetic_rows_source")}},
         "privacy": {
             "unit": PRIVACY_UNIT, "neighbouring_relation": NEIGHBOURING,
             "epsilon": privacy.get("epsilon_spent") if is_dp else None,

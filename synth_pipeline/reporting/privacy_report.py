@@ -149,7 +149,7 @@ def build_privacy_report(*, model: dict, config: dict, ledger_after: dict, audit
         score = epsilon_score(epsilon)
         adjustments = [f"-2: privacy gate {g.get('gate')} failed" for g in failed_privacy]
         score = max(0.0, score - 2.0 * len(failed_privacy))
-    n_rows = profile.get("n_rows")
+    n_rows = profile.get("max_rows")  # δ is judged against the public bound (n itself is private)
     return {
         "document": "privacy report",
         "generator": model.get("generator"),
@@ -177,6 +177,6 @@ def build_privacy_report(*, model: dict, config: dict, ledger_after: dict, audit
                                            n_categorical=profile.get("n_categorical", 0),
                                            n_numeric=profile.get("n_numeric", 0), extra_gates=extra_gates),
         "empirical_privacy_audit": empirical,
-        "n_rows": "treated as public (sampling rate and δ derive from it)",
+        "n_rows": "private (add/remove neighbours): the sampling rate and δ come from the schema's max_rows",
         "audit_note": AUDIT_NOTE,
     }

@@ -33,9 +33,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             **privacy,
             "privacy_level": (privacy_level(privacy["epsilon_spent"]) if model["is_dp"]
                               else "none: not differentially private"),
-            "privacy_unit": "one row of the drop (add/remove-one neighbouring relation)",
-            "n_rows_public": "the row count is treated as public (sampling rate and δ derive from it)",
-            "secure_rng": False,
+            "privacy_unit": "one row of the drop (add/remove-one neighbouring relation, n private)",
         },
         "ledger_after_release": ledger_after,
         "data_handling": {
@@ -87,8 +85,8 @@ def render_markdown(report: dict) -> str:
                   "never released |"]
     lines += [
         f"| privacy unit | {p['privacy_unit']} |",
-        f"| row count | {p['n_rows_public']} |",
-        f"| secure RNG | {'yes' if p['secure_rng'] else 'no (torch default generator)'} |",
+        "| row count | private (sampling rate and δ come from the schema's max_rows) |",
+        f"| randomness | {p.get('randomness', 'not recorded')} |",
         "",
         "## Ledger after this release",
         "",
@@ -134,10 +132,12 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(report: dict, directory: str | Path) -> dict[str, Path]:
+def write_report(report: dict, directory: str | Path, *, banner: str = "", stamp: dict | None = None
+                 ) -> dict[str, Path]:
+    """``banner`` opens the Markdown and ``stamp`` the JSON (the internal label)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"json": directory / "release_report.json", "markdown": directory / "release_report.md"}
-    paths["json"].write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
-    paths["markdown"].write_text(render_markdown(report), encoding="utf-8")
+    paths["json"].write_text(json.dumps({**(stamp or {}), **report}, indent=2, default=str), encoding="utf-8")
+    paths["markdown"].write_text(banner + render_markdown(report), encoding="utf-8")
     return paths

@@ -1,10 +1,13 @@
 """The training schedule shared by the generators: DP-SGD through Opacus, or its plain twin.
 
 Reads private values through the ``step`` callback of the caller. Private: Opacus wraps the
-module that sees real rows (Poisson sampling with rate ``plan.sample_rate``, per-sample
-clipping to ``max_grad_norm``, Gaussian noise ``noise_multiplier · max_grad_norm``);
-exactly ``plan.steps`` noisy steps are taken. Not private: the same number of steps over
-shuffled minibatches of the same size, for comparison only; no guarantee.
+module that sees real rows (per-sample clipping to ``max_grad_norm``); each row joins each
+step's batch independently with the public rate ``plan.sample_rate`` (Poisson sampling) and
+the clipped sum gets Gaussian noise ``noise_multiplier · max_grad_norm``, both drawn from the
+secret source (``privacy.secret_random``), never from ``config.seed``; the sum is divided
+by the public ``batch_size``, never by the private n. Exactly ``plan.steps`` noisy steps are
+taken. ``config.seed`` sets only the weight initialisation. Not private: the same number of
+steps over shuffled minibatches of the same size, for comparison only; no guarantee.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
+from synth_pipeline.privacy.secret_random import secret_rng
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +75,87 @@ def _observed(prepared: "Prepared", private: bool) -> "Prepared":
     return prepared
 
 
+class SecretPoissonBatches:
+    """Batch sampler of DP-SGD: each of the ``n`` rows joins each batch independently with
+    probability ``sample_rate`` (Poisson sampling, empty batches included), ``steps`` batches
+    an epoch; the coins come from the secret source (never seeded)."""
+
+    def __init__(self, n: int, *, sample_rate: float, steps: int):
+        self.n, self.sample_rate, self.steps = n, sample_rate, steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        rng = secret_rng()
+        for _ in range(self.steps):
+            yield torch.from_numpy(rng.bernoulli(self.sample_rate, self.n).nonzero()[0])
+
+
+class _Rows(torch.utils.data.Dataset):
+    """The encoded rows; a batch is one indexing (empty batches keep the width)."""
+
+    def __init__(self, data: torch.Tensor):
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i):
+        return self.data[i]
+
+    def __getitems__(self, indices):
+        return self.data[torch.as_tensor(indices, dtype=torch.long)]
+
+
+def _secret_noise(optimizer) -> Callable[[], None]:
+    """Opacus' ``add_noise`` with the noise drawn from the secret source (four-draw sums,
+    as its secure mode does): Opacus' own secure mode needs torchcsprng, which does not
+    install beside torch 2.13, and its default draws from torch's seeded global generator."""
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    rng = secret_rng()
+
+    def add_noise() -> None:
+        std = optimizer.noise_multiplier * optimizer.max_grad_norm
+        for p in optimizer.params:
+            _check_processed_flag(p.summed_grad)
+            summed = p.summed_grad
+            noise = torch.from_numpy(rng.normal(0.0, std, size=tuple(summed.shape)))
+            p.grad = (summed + noise.to(dtype=summed.dtype, device=summed.device)).view_as(p)
+            _mark_as_processed(p.summed_grad)
+
+    return add_noise
+
+
 def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: torch.Tensor, *,
             config: SynthesisConfig, plan: TrainingPlan, private: bool,
             grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None) -> Prepared:
     """``criterion`` (per-row loss with a ``reduction`` attribute) is needed for "ghost"."""
-    generator = torch.Generator().manual_seed(config.seed)  # Poisson sampling / shuffling draws from it
     dataset = torch.utils.data.TensorDataset(data)
     if not private:
-        loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
-                                             generator=generator)
+        generator = torch.Generator().manual_seed(config.seed)  # shuffling only: no guarantee to protect
+        # The DP schedule's step count, each step a batch of batch_size rows drawn with replacement.
+        sampler = torch.utils.data.RandomSampler(dataset, replacement=True, generator=generator,
+                                                 num_samples=plan.steps_per_epoch * config.batch_size)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, sampler=sampler)
         return _observed(Prepared(module, optimizer, loader, None, criterion), private)
     from opacus import PrivacyEngine
 
-    # Opacus warns that secure RNG is off (the model card states it) and torch that the
-    # input needs no gradient (true: only the weights do). Neither is actionable here.
+    # Opacus warns that its secure RNG is off (the noise and the sampling are ours, from the
+    # secret source) and torch that the input needs no gradient (true: only the weights do).
     warnings.filterwarnings("ignore", message="Secure RNG turned off")
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
-    loader = torch.utils.data.DataLoader(dataset, batch_size=config.batch_size, generator=generator)
+    loader = torch.utils.data.DataLoader(
+        _Rows(data), batch_sampler=SecretPoissonBatches(len(data), sample_rate=plan.sample_rate,
+                                                        steps=plan.steps_per_epoch), collate_fn=lambda batch: (batch,))
     engine = PrivacyEngine(accountant=config.accountant, secure_mode=False)
     extra = {"criterion": criterion} if grad_sample_mode == "ghost" else {}
+    # poisson_sampling=False: the loader above already samples (Opacus' own sampler would
+    # draw from a torch generator and set the rate from n, which is private).
     made = engine.make_private(
         module=module, optimizer=optimizer, data_loader=loader, noise_multiplier=plan.noise_multiplier,
-        max_grad_norm=config.max_grad_norm, poisson_sampling=True, grad_sample_mode=grad_sample_mode, **extra,
+        max_grad_norm=config.max_grad_norm, poisson_sampling=False, grad_sample_mode=grad_sample_mode, **extra,
     )
     if grad_sample_mode == "ghost":
         wrapped, dp_optimizer, criterion, dp_loader = made
@@ -100,6 +163,10 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
         wrapped, dp_optimizer, dp_loader = made
     if len(dp_loader) != plan.steps_per_epoch:
         raise RuntimeError(f"Opacus plans {len(dp_loader)} steps per epoch, the ledger {plan.steps_per_epoch}")
+    # Opacus divides the noisy sum by len(dataset)·q, a function of the private n: the
+    # public batch size instead (any public constant keeps the guarantee).
+    dp_optimizer.expected_batch_size = config.batch_size
+    dp_optimizer.add_noise = _secret_noise(dp_optimizer)
     return _observed(Prepared(wrapped, dp_optimizer, dp_loader, engine, criterion), private)
 
 

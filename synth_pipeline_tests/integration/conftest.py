@@ -12,7 +12,7 @@ from synth_pipeline.definitions import build_definitions
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
 from synth_pipeline.evaluation.gates import AuditPolicy
-from synth_pipeline_tests.conftest import ROOT, SCHEMA
+from synth_pipeline_tests.conftest import ROOT, SCHEMA, TEST_MAX_ROWS
 
 POLICY = ROOT / "data" / "release_policy.yaml"  # the release policy of the repository
 
@@ -35,6 +35,7 @@ class Project:
         self.incoming.mkdir()
         self.schema_path = root / "schema.yaml"
         shutil.copyfile(SCHEMA, self.schema_path)
+        self.edit_schema(lambda raw: raw.update(max_rows=TEST_MAX_ROWS))  # the slices' public row bound
         self.ledger_resource = LedgerResource(path=str(root / "ledger.duckdb"))
 
     def edit_schema(self, edit) -> None:

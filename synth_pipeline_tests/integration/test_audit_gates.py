@@ -13,7 +13,8 @@ retention 0.68, TSTR/TRTR 0.89).
 import pytest
 from threadpoolctl import threadpool_limits
 
-from synth_pipeline.data_io import read_drop, split_holdout
+from synth_pipeline.data_io import read_drop
+from synth_pipeline_tests.conftest import fixed_split
 from synth_pipeline_tests.conftest import SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ def dp_release(schema):
     from synth_pipeline.pipeline import fit_generator
     from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
 
-    train, holdout = split_holdout(read_drop(SAMPLE, schema), holdout_fraction=0.2, seed=0)
+    train, holdout = fixed_split(read_drop(SAMPLE, schema), holdout_fraction=0.2)
     columns = schema.modelled_columns
     config = replace(recommend(DatasetFacts(len(train), len(columns)), quality="balanced"),
                      generator="mst", epsilon=1.0)

@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 # Loads scikit-learn's OpenMP now: threadpool_limits only reaches libraries already loaded.
 import synth_pipeline.evaluation.audit  # noqa: F401
 from synth_pipeline.cli import build_parser, main
-from synth_pipeline.data_io import split_holdout
+from synth_pipeline_tests.conftest import fixed_split
 from synth_pipeline.evaluation.gates import GATES
 from synth_pipeline_tests.conftest import SCHEMA
 
@@ -21,7 +21,7 @@ def _one_thread():
 
 @pytest.fixture
 def tables(tmp_path, sample_frame):
-    train, holdout = split_holdout(sample_frame.head(400), holdout_fraction=0.5, seed=0)
+    train, holdout = fixed_split(sample_frame.head(400), holdout_fraction=0.5)
     paths = {"train": tmp_path / "train.csv", "holdout": tmp_path / "holdout.parquet",
              "synthetic": tmp_path / "copy.csv"}
     train.to_csv(paths["train"], index=False)

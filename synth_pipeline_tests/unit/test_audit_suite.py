@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from synth_pipeline.data_io import split_holdout
+from synth_pipeline_tests.conftest import fixed_split
 from synth_pipeline.evaluation.attribute_inference import attribute_inference
 from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.detection import detection
@@ -44,7 +44,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def halves(sample_frame):
-    return split_holdout(sample_frame, holdout_fraction=0.5, seed=0)
+    return fixed_split(sample_frame, holdout_fraction=0.5)
 
 
 def _failed(metrics: dict) -> set[str]:
@@ -106,7 +106,7 @@ def test_the_audit_is_json_ready_marked_not_dp_and_carries_no_raw_value(schema, 
     frame["occupation"] = frame["occupation"].astype(object)
     frame.loc[frame.index[:300:7], "occupation"] = "CANARY-OCCUPATION"  # undeclared category
     frame.loc[frame.index[:300:5], "fnlwgt"] = 1234577  # a value absent from Adult
-    train, holdout = split_holdout(frame, holdout_fraction=0.5, seed=0)
+    train, holdout = fixed_split(frame, holdout_fraction=0.5)
     metrics = run_audit(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema, policy=AuditPolicy())
     text = json.dumps(metrics)
     assert metrics["dp"] is False and "not differentially private" in metrics["note"]

@@ -123,7 +123,7 @@ def test_synthesize_without_epochs_takes_the_recommended_schedule(small_drop):
     schema = load_schema(SCHEMA)
     profile = profile_dataset(read_drop(small_drop, schema), schema)
     config, validation = pipeline.resolve_config(profile, schema, epsilon=2.0, epochs=None, batch_size=None)
-    expected = recommend(dataset_facts(profile, holdout_fraction=0.2))
+    expected = recommend(dataset_facts(profile))
     assert validation.is_valid
     assert (config.epochs, config.batch_size, config.epsilon) == (expected.epochs, expected.batch_size, 2.0)
     assert config.delta == validation.plan["delta"]

@@ -286,4 +286,18 @@ def test_dp_ctgan_plans_dp_frequencies_for_its_conditions():
     columns = [ColumnSpec("age", "integer", bounds=(0, 100)), ColumnSpec("sex", "categorical", categories=("F", "M"))]
     plan = plan_training(SynthesisConfig(generator="dp-ctgan"), 30_000, columns=columns)
     assert list(plan.preprocessing["marginals"]) == ["sex"] and plan.preprocessing_noise_multiplier > 0
-    assert plan_training(SynthesisConfig(generator="dp-tvae"), 30_000, columns=columns).preprocessing is None
+    assert plan_training(SynthesisConfig(generator="dp-tvae", synthetic_rows=100), 30_000,
+                         columns=columns).preprocessing is None
+
+
+def test_a_synthetic_table_sized_by_the_data_buys_a_dp_row_count():
+    """n is private: with no synthetic_rows the plan buys a DP count in the same event (a
+    small share of ε); with one, nothing is bought."""
+    from synth_pipeline.schema import ColumnSpec
+
+    columns = [ColumnSpec("age", "integer", bounds=(0, 100)), ColumnSpec("sex", "categorical", categories=("F", "M"))]
+    plan = plan_training(SynthesisConfig(generator="dp-tvae", epsilon=3.0), 30_000, columns=columns)
+    assert plan.preprocessing["count"] is True and not plan.preprocessing["numeric"]
+    fixed = plan_training(SynthesisConfig(generator="dp-tvae", epsilon=3.0, synthetic_rows=500), 30_000,
+                          columns=columns)
+    assert fixed.preprocessing is None and fixed.noise_multiplier < plan.noise_multiplier

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from threadpoolctl import threadpool_limits
 
-from synth_pipeline.data_io import split_holdout
+from synth_pipeline_tests.conftest import fixed_split
 from synth_pipeline.evaluation.audit import run_audit
 from synth_pipeline.evaluation.features import distance_matrix, model_frame
 from synth_pipeline.evaluation.gates import (
@@ -45,7 +45,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def halves(sample_frame):
     """Equal-sized real train and holdout (600 rows each)."""
-    return split_holdout(sample_frame, holdout_fraction=0.5, seed=0)
+    return fixed_split(sample_frame, holdout_fraction=0.5)
 
 
 def _independent_marginals(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -76,8 +76,8 @@ def test_copied_training_rows_fail_the_copy_ceiling(halves, schema):
 
 def test_unseen_real_rows_score_about_one_half(sample_frame, schema):
     """Rows the 'generator' never saw are as close to train as to holdout: DCR share ≈ 0.5."""
-    train, rest = split_holdout(sample_frame, holdout_fraction=2 / 3, seed=0)
-    holdout, unseen = split_holdout(rest, holdout_fraction=0.5, seed=1)
+    train, rest = fixed_split(sample_frame, holdout_fraction=2 / 3)
+    holdout, unseen = fixed_split(rest, holdout_fraction=0.5)
     risk = dcr(real_train=train, holdout=holdout, synthetic=unseen, schema=schema)
     assert 0.35 < risk["dcr_share"] < 0.65
     assert risk["exact_match_share"] < 0.01
@@ -274,7 +274,7 @@ def test_run_audit_on_a_copy_fails_and_is_marked_not_dp(halves, schema):
 
 
 def test_copy_share_is_not_diluted_by_a_small_holdout(sample_frame, schema):
-    train, holdout = split_holdout(sample_frame, holdout_fraction=0.2, seed=0)
+    train, holdout = fixed_split(sample_frame, holdout_fraction=0.2)
     risk = dcr(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema)
     assert risk["exact_match_share"] > 0.9
 
@@ -297,7 +297,7 @@ def test_dcr_with_nullable_numeric_column():
 
 
 def test_dcr_ratio_separates_copies_from_fresh_rows(sample_frame, schema):
-    train, holdout = split_holdout(sample_frame, holdout_fraction=0.2, seed=0)
+    train, holdout = fixed_split(sample_frame, holdout_fraction=0.2)
     copies = dcr(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema)
     fresh = dcr(real_train=train, holdout=holdout, synthetic=holdout.copy(), schema=schema)
     assert copies["dcr_ratio"] < 0.1

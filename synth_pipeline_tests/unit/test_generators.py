@@ -172,5 +172,5 @@ def test_empty_poisson_batches_still_take_their_noisy_step(name, tiny_train, sch
     train = tiny_train.head(120)
     config = SynthesisConfig(generator=name, epsilon=10.0, epochs=1, batch_size=1, delta=1e-4)
     plan = plan_training(config, len(train), columns=schema.modelled_columns)
-    model, _ = fit_generator(train, schema.modelled_columns, config, plan)
+    model, _, _ = fit_generator(train, schema.modelled_columns, config, plan)
     assert model.training_summary["steps"] == plan.steps == 120

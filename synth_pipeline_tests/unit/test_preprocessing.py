@@ -78,7 +78,8 @@ def test_release_statistics_fills_open_columns_only():
     frame = pd.DataFrame({"age": np.arange(3000) % 80 + 10, "city": ["A", "B", "C"] * 1000,
                           "sex": ["F", "M", "F"] * 1000})
     plan = plan_preprocessing(OPEN, epsilon=3.0, delta=1e-6)
-    columns, released = release_statistics(frame, OPEN, plan, seed=1)
+    columns, released, rows = release_statistics(frame, OPEN, plan)
+    assert rows is None  # no count planned
     by_name = {c.name: c for c in columns}
     assert by_name["city"].categories == ("A", "B", "C")
     assert by_name["sex"].categories == ("F", "M")

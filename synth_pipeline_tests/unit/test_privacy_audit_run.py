@@ -23,51 +23,58 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def audit_schema(schema):
+    """The slices here hold at most 500 rows: a tight public bound, so that each planned
+    epoch is one pass over them (the audit plans with max_rows, as a release does)."""
+    return replace(schema, max_rows=500)
+
+
 # Small table, many passes: each row is seen 20 times with a weight of 1/25 of its batch.
 SMALL = dict(generator="dp-tvae", epsilon=0.5, delta=1e-5, epochs=20, batch_size=25, learning_rate=1e-2)
 
 
-def test_a_broken_mechanism_fails_the_gate_and_a_correct_one_passes(schema, sample_frame):
+def test_a_broken_mechanism_fails_the_gate_and_a_correct_one_passes(audit_schema, sample_frame):
     train = sample_frame.head(500)
     config = SynthesisConfig(**SMALL)
-    broken = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box",
+    broken = run_privacy_audit(train=train, schema=audit_schema, config=config, auditor="white-box",
                                plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))  # claims ε=0.5, adds no noise
     assert broken["canaries"] == 100 and broken["claimed_epsilon"] == 0.5
     assert broken["empirical_epsilon_lower_bound"] > 0.5
     assert not broken["gate"]["passed"] and "exceeds the claimed" in broken["gate"]["message"]
-    correct = run_privacy_audit(train=train, schema=schema, config=config, auditor="white-box")
+    correct = run_privacy_audit(train=train, schema=audit_schema, config=config, auditor="white-box")
     assert correct["noise_multiplier"] > 1 and correct["gate"]["passed"]
     assert correct["empirical_epsilon_lower_bound"] <= 0.5
 
 
 @pytest.mark.parametrize("generator", ["dp-tvae", "dp-ctgan"])
-def test_gradient_canaries_catch_a_missing_noise_and_pass_the_real_mechanism(schema, sample_frame, generator):
+def test_gradient_canaries_catch_a_missing_noise_and_pass_the_real_mechanism(audit_schema, sample_frame, generator):
     train = sample_frame.head(400)
     config = SynthesisConfig(**{**SMALL, "generator": generator, "epochs": 4, "epsilon": 1.0})
-    broken = run_privacy_audit(train=train, schema=schema, config=config, auditor="gradient",
+    broken = run_privacy_audit(train=train, schema=audit_schema, config=config, auditor="gradient",
                                plan_hook=lambda plan: replace(plan, noise_multiplier=0.0))
     assert not broken["gate"]["passed"] and broken["empirical_epsilon_lower_bound"] > 1.0
-    correct = run_privacy_audit(train=train, schema=schema, config=config, auditor="gradient")
+    correct = run_privacy_audit(train=train, schema=audit_schema, config=config, auditor="gradient")
     assert correct["gate"]["passed"] and correct["empirical_epsilon_lower_bound"] <= 1.0
     assert correct["canaries_inserted"] < correct["canaries"] and correct["noise_multiplier"] > 0
 
 
-def test_gradient_canaries_give_a_twin_a_large_empirical_epsilon(schema, sample_frame):
-    twin = run_privacy_audit(train=sample_frame.head(400), schema=schema, auditor="gradient",
+def test_gradient_canaries_give_a_twin_a_large_empirical_epsilon(audit_schema, sample_frame):
+    twin = run_privacy_audit(train=sample_frame.head(400), schema=audit_schema, auditor="gradient",
                              config=SynthesisConfig(generator="tvae", epochs=4, batch_size=25))
     assert twin["empirical_epsilon_lower_bound"] > 1.0 and not twin["gate"]["passed"]
 
 
-def test_gradient_canaries_refuse_the_marginal_generators(schema, sample_frame):
+def test_gradient_canaries_refuse_the_marginal_generators(audit_schema, sample_frame):
     with pytest.raises(ValueError, match="black-box"):
-        run_privacy_audit(train=sample_frame.head(400), schema=schema, auditor="gradient",
+        run_privacy_audit(train=sample_frame.head(400), schema=audit_schema, auditor="gradient",
                           config=SynthesisConfig(generator="mst", epsilon=1.0))
 
 
-def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(schema, sample_frame, tmp_path, monkeypatch):
+def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(audit_schema, sample_frame, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     train = sample_frame.head(300)
-    result = run_privacy_audit(train=train, schema=schema, canaries=40, auditor="black-box",
+    result = run_privacy_audit(train=train, schema=audit_schema, canaries=40, auditor="black-box",
                                config=SynthesisConfig(generator="tvae", epochs=2, batch_size=50))
     assert result["claimed_epsilon"] is None and not result["gate"]["passed"]  # a twin claims no ε
     assert result["canaries"] == 40 and result["synthetic_rows"] == 300 and result["internal_non_dp"]
@@ -75,8 +82,8 @@ def test_black_box_audit_of_a_twin_keeps_no_values_and_deletes_its_fit(schema, s
     assert "not DP" in result["note"] or "non-DP" in result["note"]
     assert not list(tmp_path.iterdir())  # model and synthetic rows gone
     text = json.dumps(result)
-    canaries = make_canaries(schema, 40, seed=0)
-    names = [c.name for c in schema.modelled_columns if c.type == "categorical"]
+    canaries = make_canaries(audit_schema, 40, seed=0)
+    names = [c.name for c in audit_schema.modelled_columns if c.type == "categorical"]
     private = {str(v) for v in train[names].to_numpy().ravel()} | {str(v) for v in canaries[names].to_numpy().ravel()}
     assert not [v for v in private if f'"{v}"' in text]
 
@@ -101,7 +108,8 @@ def test_dagster_asset_is_opt_in_with_a_blocking_gate_its_own_job_and_schedule()
 
     repo = defs.get_repository_def()
     key = dg.AssetKey("privacy_audit")
-    assert {k.to_user_string() for k in repo.asset_graph.get(key).parent_keys} == {"raw_dataset", "dp_config"}
+    assert {k.to_user_string() for k in repo.asset_graph.get(key).parent_keys} == {"raw_dataset", "holdout_split",
+                                                                                    "dp_config"}
     assert key not in repo.get_job("synthesize_release").asset_layer.executable_asset_keys
     assert key in repo.get_job("privacy_audit_job").asset_layer.executable_asset_keys
     assert "weekly_privacy_audit" in {s.name for s in repo.schedule_defs}

@@ -312,7 +312,8 @@ def test_values_outside_the_schema_are_pooled_never_named(schema, sample_frame):
 
 def test_documents_are_written_in_the_documented_layout(documents, tmp_path):
     paths = write_documents(documents, tmp_path)
-    names = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    names = {p.relative_to(tmp_path / "internal").as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert not (tmp_path / "release").exists()  # internal review only: never in the release folder
     for name in ("release_report.json", "release_report.md", "report/release_report.html",
                  "report/privacy_report.json", "report/compliance.json", "report/compliance.md",
                  "report/model_card.json", "report/model_card.md", "report/narrative.json", "report/narrative.md",
@@ -321,6 +322,13 @@ def test_documents_are_written_in_the_documented_layout(documents, tmp_path):
     card = json.loads(paths["model_card"].read_text(encoding="utf-8"))
     assert card["data"]["partition"] == "drop.csv"
     assert "**Status:" in paths["compliance_markdown"].read_text(encoding="utf-8")
+    # every page says INTERNAL
+    for key in ("markdown", "model_card_markdown", "compliance_markdown", "narrative_markdown"):
+        assert "INTERNAL REVIEW ONLY" in paths[key].read_text(encoding="utf-8")[:400], key
+    page = paths["html"].read_text(encoding="utf-8")
+    assert page.index("INTERNAL REVIEW ONLY") < page.index("<h1")
+    for key in ("json", "privacy_report", "model_card", "compliance", "narrative"):
+        assert json.loads(paths[key].read_text(encoding="utf-8"))["classification"].startswith("INTERNAL"), key
 
 
 def test_the_drops_latest_privacy_audit_is_read_from_the_instance_when_there_is_one():

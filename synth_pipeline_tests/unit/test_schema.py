@@ -28,7 +28,10 @@ def _error(raw) -> str:
 # -- valid schemas --------------------------------------------------------------------------
 
 
-def test_bundled_schema_loads(schema):
+def test_bundled_schema_loads():
+    from synth_pipeline_tests.conftest import SCHEMA
+
+    schema = load_schema(SCHEMA)
     assert isinstance(schema, TableSchema)
     assert schema.dataset == "adult"
     assert schema.label == "income" and schema.positive_label == ">50K"

@@ -34,7 +34,7 @@ class AIM(MarginalSynthesizer):
     name = "aim"
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng: np.random.Generator) -> list[LinearMeasurement]:
+                            rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
         rounds = 16 * d
         round_rho = budget.rho / rounds

@@ -3,7 +3,8 @@ save and load.
 
 Reads private values, DP: the only reads of the training rows are the marginals the
 mechanisms measure with Gaussian noise and the scores the exponential mechanism selects
-with, all charged to one ``ZcdpBudget`` of ρ = ``plan.rho`` (the ledger charge is the
+with, all charged to one ``ZcdpBudget`` of ρ = ``plan.rho``, the noise and the picks drawn
+from the secret source (``privacy.secret_random``, never ``config.seed``) (the ledger charge is the
 caller's, as for the DP-SGD generators). The privacy unit is one row (add/remove). The
 total n is never read: mbi estimates it from the noisy measurements. The fitted graphical
 model, its decode weights and the sampled rows are post-processing.
@@ -26,6 +27,7 @@ from mbi import CliqueVector, Domain, Factor, LinearMeasurement, MarkovRandomFie
 from mbi.junction_tree import hypothetical_model_size
 
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
+from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.privacy.zcdp import ZcdpBudget
 from synth_pipeline.synthesizers import persistence
 from synth_pipeline.synthesizers.marginal import cells
@@ -110,7 +112,7 @@ class MarginalSynthesizer:
             raise ValueError(f"{self.name} needs a zCDP plan (plan.rho); got a DP-SGD plan")
         self.check()
         started = time.perf_counter()
-        rng = np.random.default_rng(config.seed)
+        rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
         budget = ZcdpBudget(plan.rho)
         fine = self.codec.encode_cells(frame)
         if on_dp_start is not None:
@@ -134,12 +136,12 @@ class MarginalSynthesizer:
         return self
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng: np.random.Generator) -> list[LinearMeasurement]:
+                            rng) -> list[LinearMeasurement]:
         raise NotImplementedError
 
     # -- shared steps -----------------------------------------------------------------------------
     def _measure_one_ways(self, fine: np.ndarray, budget: ZcdpBudget, sigma: float,
-                          rng: np.random.Generator) -> tuple[np.ndarray, list[LinearMeasurement]]:
+                          rng) -> tuple[np.ndarray, list[LinearMeasurement]]:
         """DP: every column's one-way counts with Gaussian noise σ; then compression
         (post-processing). Returns the coarse cells and the compressed measurements."""
         noisy = []
@@ -172,7 +174,7 @@ class MarginalSynthesizer:
         return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
 
     def _measure(self, coarse: np.ndarray, clique: tuple, budget: ZcdpBudget, sigma: float,
-                 rng: np.random.Generator, counts: np.ndarray | None = None) -> LinearMeasurement:
+                 rng, counts: np.ndarray | None = None) -> LinearMeasurement:
         """DP: a Gaussian measurement of the clique's counts (``counts`` when already computed)."""
         counts = self._counts(coarse, clique) if counts is None else counts
         y = budget.gaussian(counts, sigma=sigma, rng=rng,

@@ -26,7 +26,7 @@ class MST(MarginalSynthesizer):
     name = "mst"
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng: np.random.Generator) -> list[LinearMeasurement]:
+                            rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
         third = budget.rho / 3
         coarse, measurements = self._measure_one_ways(fine, budget, gaussian_sigma(third / d), rng)
@@ -37,7 +37,7 @@ class MST(MarginalSynthesizer):
         return measurements + [self._measure(coarse, pair, budget, sigma, rng) for pair in tree]
 
     def _select_tree(self, coarse: np.ndarray, one_ways: list[LinearMeasurement], budget: ZcdpBudget,
-                     rho: float, rng: np.random.Generator) -> list[tuple]:
+                     rho: float, rng) -> list[tuple]:
         """DP (exponential mechanism): Kruskal's algorithm with noisy choices."""
         attrs = list(self.domain.attributes)
         # Independence model from the noisy one-ways (post-processing).
