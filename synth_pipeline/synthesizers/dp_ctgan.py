@@ -170,7 +170,10 @@ class DPCTGAN:
         ``frequencies`` (DP, from the run's preprocessing) drive the generator's conditions;
         the non-private twin computes them from the rows."""
         device = training_device()
+        # config.seed: weight initialisation, fake rows and condition picks, none of which the
+        # guarantee depends on; the critic's noise and Poisson sampling are secret (training.py).
         torch.manual_seed(config.seed)
+        self.generator = _Generator(self.noise, self.conditions.width, self.hidden, self.codec.width)
         rng = np.random.default_rng(config.seed)
         cond_gen = torch.Generator().manual_seed(config.seed + 1)
         data = torch.from_numpy(self.codec.encode(frame))

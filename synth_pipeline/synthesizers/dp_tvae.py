@@ -104,7 +104,8 @@ class DPTVAE:
             on_dp_start: Callable[[], None] | None = None, **_) -> "DPTVAE":
         """Train to exactly ``plan.steps`` steps: DP-SGD on the whole VAE (or plain, for the twin)."""
         device = training_device()
-        torch.manual_seed(config.seed)
+        torch.manual_seed(config.seed)  # weight initialisation (and the VAE's latent draws): not DP noise
+        self.model = _VAE(self.codec.width, self.hidden, self.latent)
         self.model.to(device).train()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         prepared = training.prepare(self.model, optimizer, torch.from_numpy(self.codec.encode(frame)),

@@ -31,7 +31,7 @@ def dp_release(schema):
     columns = schema.modelled_columns
     config = replace(recommend(DatasetFacts(len(train), len(columns)), quality="balanced"),
                      generator="mst", epsilon=1.0)
-    model, _ = fit_generator(train, columns, config, plan_training(config, len(train), columns=columns))
+    model, _, _ = fit_generator(train, columns, config, plan_training(config, len(train), columns=columns))
     assert model.is_dp
     return train, holdout, model.sample(len(train), seed=1)
 
