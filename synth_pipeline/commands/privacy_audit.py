@@ -18,12 +18,13 @@ def register(subparsers) -> None:
     p.add_argument("--generator", required=True, help="dp-tvae, dp-ctgan, aim, mst, or a non-private twin (tvae, ctgan)")
     p.add_argument("--epsilon", type=positive_float, required=True, help="the claimed ε the generator is calibrated to")
     p.add_argument("--canaries", type=positive_int, help="canaries m (default 1,000, capped at a fifth of the rows)")
-    p.add_argument("--auditor", choices=("black-box", "white-box", "gradient"), default="black-box",
-                   help="black-box: synthetic rows only; white-box: the model's per-record loss; gradient: "
-                        "gradient canaries in DP-SGD's noisy sums, the sharpest (DP-SGD generators only)")
-    p.add_argument("--delta", type=positive_float, help="δ (default: min(1e-5, 0.1/n))")
-    p.add_argument("--epochs", type=positive_int, help="training epochs (default: recommended for n)")
-    p.add_argument("--batch-size", type=positive_int, help="expected batch size (default: recommended for n)")
+    p.add_argument("--auditor", choices=("black-box", "white-box", "gradient", "measurement"), default=None,
+                   help="default: the sharpest for the generator (gradient: canaries in DP-SGD's noisy sums; "
+                        "measurement: canaries in AIM's and MST's Gaussian measurements); black-box: synthetic "
+                        "rows only; white-box: the model's per-record loss (DP-SGD generators)")
+    p.add_argument("--delta", type=positive_float, help="δ (default: min(1e-5, 0.1/max_rows))")
+    p.add_argument("--epochs", type=positive_int, help="training epochs (default: recommended for max_rows)")
+    p.add_argument("--batch-size", type=positive_int, help="expected batch size at max_rows (default: recommended)")
     p.add_argument("--seed", type=int, default=0, help="seed of canaries, coin flips and training (default 0)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of the lower bound (default 0.95)")
     p.set_defaults(func=cmd_privacy_audit)

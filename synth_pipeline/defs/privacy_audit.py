@@ -20,11 +20,12 @@ from synth_pipeline.privacy_audit import run_privacy_audit
 
 
 class PrivacyAuditConfig(dg.Config):
-    """``auditor``: black-box (synthetic rows only), white-box (per-record loss) or gradient
-    (gradient canaries in DP-SGD's noisy sums; the last two for DP-SGD generators only);
+    """``auditor``: empty takes the sharpest for the generator (gradient canaries in DP-SGD's
+    noisy sums; measurement canaries in AIM's and MST's Gaussian measurements); black-box
+    (synthetic rows only) and white-box (per-record loss, DP-SGD generators) on request;
     ``canaries``: m (default 1,000, capped at a fifth of the rows)."""
 
-    auditor: str = "black-box"
+    auditor: str | None = None
     canaries: int | None = None
     confidence: float = 0.95
 

@@ -11,12 +11,29 @@ to (ε, δ) once (``accounting.zcdp_epsilon``), as private-pgm does.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import numpy as np
 
 # Float slack when the last round spends "all that is left".
 _SLACK = 1e-9
+
+
+# Audit hooks: each is called as ``observer(budget, sigma, rng)`` after every Gaussian
+# measurement. Only the privacy audit's measurement canaries use it; releases never do.
+_MEASUREMENT_OBSERVERS: list[Callable] = []
+
+
+@contextmanager
+def measurement_observer(observer: Callable) -> Iterator[None]:
+    """Within the block, ``observer(budget, sigma, rng)`` sees each Gaussian measurement."""
+    _MEASUREMENT_OBSERVERS.append(observer)
+    try:
+        yield
+    finally:
+        _MEASUREMENT_OBSERVERS.remove(observer)
 
 
 class BudgetExceededError(RuntimeError):
@@ -49,6 +66,13 @@ class ZcdpBudget:
     def gaussian(self, values: np.ndarray, *, sigma: float, rng, what: str) -> np.ndarray:
         """DP: a Gaussian measurement of a count vector (L2 sensitivity 1); charges 1/(2σ²)."""
         self._charge("gaussian", 1.0 / (2.0 * sigma ** 2), sigma=sigma, measured=what)
+        for observer in list(_MEASUREMENT_OBSERVERS):
+            observer(self, sigma, rng)
+        return self.add_noise(values, sigma=sigma, rng=rng)
+
+    @staticmethod
+    def add_noise(values: np.ndarray, *, sigma: float, rng) -> np.ndarray:
+        """The Gaussian noise of every measurement (and of the audit's canary coordinates)."""
         return np.asarray(values, dtype=float) + rng.normal(0.0, sigma, size=np.shape(values))
 
     def exponential(self, scores: np.ndarray, *, epsilon: float, sensitivity: float, rng,

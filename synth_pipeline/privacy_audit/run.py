@@ -24,13 +24,21 @@ from synth_pipeline.privacy.config import MARGINAL_GENERATORS, SynthesisConfig, 
 from synth_pipeline.privacy_audit.bound import DEFAULT_CONFIDENCE, audit_guesses
 from synth_pipeline.privacy_audit.canaries import canary_count, make_canaries
 from synth_pipeline.privacy_audit.gradient import GradientCanaries
+from synth_pipeline.privacy_audit.measurements import MeasurementCanaries
 from synth_pipeline.privacy_audit.scoring import black_box_scores, white_box_scores
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers import generator_class
 
 log = logging.getLogger(__name__)
 
-AUDITORS = ("black-box", "white-box", "gradient")
+AUDITORS = ("black-box", "white-box", "gradient", "measurement")
+
+
+def default_auditor(generator: str) -> str:
+    """The sharpest auditor of each generator: the white-box canaries in its noisy sums
+    (gradients for DP-SGD and its twins, Gaussian measurements for AIM and MST). The
+    record-based auditors find almost nothing at release configurations (BENCHMARKS.md)."""
+    return "measurement" if generator in MARGINAL_GENERATORS else "gradient"
 METHOD = "one-run canary audit (Steinke, Nasr & Jagielski, NeurIPS 2023)"
 NOTE = ("internal, non-DP statistic computed on private data (DESIGN.md invariant 4): an empirical lower bound "
         "on ε at the stated confidence, not a privacy guarantee; the audit's own model and synthetic rows were "
@@ -58,7 +66,7 @@ def _audit_table(train: pd.DataFrame, canaries: pd.DataFrame, included: np.ndarr
 
 
 def run_privacy_audit(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig,
-                      auditor: str = "black-box", canaries: int | None = None,
+                      auditor: str | None = None, canaries: int | None = None,
                       confidence: float = DEFAULT_CONFIDENCE, seed: int | None = None,
                       synthetic_rows: int | None = None,
                       plan_hook: Callable[[TrainingPlan], TrainingPlan] | None = None) -> dict:
@@ -69,7 +77,9 @@ def run_privacy_audit(*, train: pd.DataFrame, schema: TableSchema, config: Synth
     probability 1/2 (seeded coin flips); one fit through ``pipeline.fit_generator`` with
     ``plan_training(config, n + inserted)``: the same code path and calibration as a
     release; a score per canary (black box: from ``synthetic_rows`` rows sampled from the
-    saved model, default as many as training rows; white box: ``model.record_scores``);
+    saved model, default as many as training rows; white box: ``model.record_scores``;
+    gradient and measurement: canaries in DP-SGD's noisy sums or the Gaussian measurements);
+    ``auditor`` None takes ``default_auditor`` (the sharpest for the generator);
     guesses on the top and bottom scores; the ε lower bound at ``confidence`` with the
     plan's δ. ``plan_hook`` changes the plan after calibration, for tests of the audit
     itself (a deliberately broken mechanism claims ε but trains with, say, no noise).
@@ -77,7 +87,7 @@ def run_privacy_audit(*, train: pd.DataFrame, schema: TableSchema, config: Synth
     The result (counts and ε figures only, for the model card and the privacy report)::
 
         {"kind": "privacy_audit", "method": str, "generator": str, "differentially_private": bool,
-         "auditor": "black-box" | "white-box",
+         "auditor": "black-box" | "white-box" | "gradient" | "measurement",
          "claimed_epsilon": float | None,          # the release's target ε; None for a non-DP twin
          "delta": float,                            # δ of the plan, used in the bound
          "empirical_epsilon_lower_bound": float,    # ≥ 0
@@ -91,6 +101,7 @@ def run_privacy_audit(*, train: pd.DataFrame, schema: TableSchema, config: Synth
          "seed": int, "seconds": float,             # fit + scoring + bound
          "internal_non_dp": True, "note": str}      # invariant 4: internal, not DP, never released
     """
+    auditor = auditor or default_auditor(config.generator)
     return run_privacy_audits(train=train, schema=schema, config=config, auditors=(auditor,), canaries=canaries,
                               confidence=confidence, seed=seed, synthetic_rows=synthetic_rows,
                               plan_hook=plan_hook)[0]
@@ -118,7 +129,10 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
         raise ValueError(f"generator {config.generator!r} has no per-record score: use the black-box auditor")
     if "gradient" in auditors and config.generator in MARGINAL_GENERATORS:
         raise ValueError(f"gradient canaries audit DP-SGD; {config.generator!r} trains no gradients: use the "
-                         "black-box auditor")
+                         "measurement or black-box auditor")
+    if "measurement" in auditors and config.generator not in MARGINAL_GENERATORS:
+        raise ValueError(f"measurement canaries audit the Gaussian measurements of aim and mst; "
+                         f"{config.generator!r} takes none: use the gradient auditor")
     m = canary_count(len(train), canaries)
     canary_rows = make_canaries(schema, m, seed=seed)[names]
     included = np.random.default_rng([seed, 0x1A]).random(m) < 0.5
@@ -130,15 +144,20 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     log.info("privacy audit of %s (%s): %d canaries, %d inserted, %d rows", config.generator,
              ", ".join(auditors), m, int(included.sum()), len(table))
     # The gradient canaries get their own coin flips; they are never rows of the table.
-    flips = {"gradient": np.random.default_rng([seed, 0x6A]).random(m) < 0.5}
+    flips = {"gradient": np.random.default_rng([seed, 0x6A]).random(m) < 0.5,
+             "measurement": np.random.default_rng([seed, 0x3E]).random(m) < 0.5}
     gradient = GradientCanaries(flips["gradient"], sample_rate=plan.sample_rate, clip=config.max_grad_norm,
                                 noise_multiplier=plan.noise_multiplier if model_class.is_dp else 0.0, seed=seed)
+    measured = MeasurementCanaries(flips["measurement"])
+    observe = contextlib.ExitStack()
     if "gradient" in auditors:
         from synth_pipeline.synthesizers.training import optimizer_observer
 
-        observe = optimizer_observer(gradient)
-    else:
-        observe = contextlib.nullcontext()
+        observe.enter_context(optimizer_observer(gradient))
+    if "measurement" in auditors:
+        from synth_pipeline.privacy.zcdp import measurement_observer
+
+        observe.enter_context(measurement_observer(measured))
     scores, rows = {}, None
     with tempfile.TemporaryDirectory(prefix="privacy-audit-") as tmp:
         with observe:
@@ -150,6 +169,8 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
             began = time.perf_counter()
             if auditor == "gradient":
                 scores[auditor] = gradient.scores()
+            elif auditor == "measurement":
+                scores[auditor] = measured.scores()
             elif auditor == "white-box":
                 scores[auditor] = white_box_scores(model, canary_rows)
             else:

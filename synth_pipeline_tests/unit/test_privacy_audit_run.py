@@ -6,6 +6,7 @@ import tempfile
 from dataclasses import replace
 
 import dagster as dg
+import numpy as np
 import pytest
 import torch
 
@@ -118,3 +119,38 @@ def test_dagster_asset_is_opt_in_with_a_blocking_gate_its_own_job_and_schedule()
     failed = privacy_audit_gate({"gate": {"passed": False, "message": "exceeds"}, "empirical_epsilon_lower_bound": 2.0,
                                  "claimed_epsilon": 1.0, "confidence": 0.95})
     assert not failed.passed and failed.description == "exceeds"
+
+
+MARGINAL_COLUMNS = ["age", "education", "marital", "sex", "income"]
+
+
+@pytest.mark.parametrize("generator", ["mst", "aim"])
+def test_measurement_canaries_catch_missing_noise_and_pass_the_real_mechanism(audit_schema, sample_frame,
+                                                                             generator, monkeypatch):
+    """The default audit of the marginal generators has teeth: with the Gaussian noise taken
+    out of the measurements it bounds ε far above the claim; the real mechanism passes."""
+    from synth_pipeline.privacy.zcdp import ZcdpBudget
+    from synth_pipeline.privacy_audit import default_auditor
+
+    schema = replace(audit_schema, columns=tuple(c for c in audit_schema.columns
+                                                 if c.name in MARGINAL_COLUMNS or c.is_direct_identifier))
+    train = sample_frame.head(500)
+    config = SynthesisConfig(generator=generator, epsilon=1.0, delta=1e-5)
+    assert default_auditor(generator) == "measurement"
+    correct = run_privacy_audit(train=train, schema=schema, config=config, canaries=100)
+    assert correct["auditor"] == "measurement" and correct["gate"]["passed"]
+    assert correct["empirical_epsilon_lower_bound"] <= 1.0
+    monkeypatch.setattr(ZcdpBudget, "add_noise", staticmethod(lambda values, *, sigma, rng: np.asarray(
+        values, dtype=float)))
+    broken = run_privacy_audit(train=train, schema=schema, config=config, canaries=100)
+    assert not broken["gate"]["passed"] and broken["empirical_epsilon_lower_bound"] > 1.0
+
+
+def test_the_default_auditor_of_dp_sgd_is_the_gradient_canaries(audit_schema, sample_frame):
+    from synth_pipeline.privacy_audit import default_auditor
+
+    assert {g: default_auditor(g) for g in ("dp-tvae", "dp-ctgan", "tvae", "ctgan")} == dict.fromkeys(
+        ("dp-tvae", "dp-ctgan", "tvae", "ctgan"), "gradient")
+    twin = run_privacy_audit(train=sample_frame.head(400), schema=audit_schema,
+                             config=SynthesisConfig(generator="ctgan", epochs=4, batch_size=25))
+    assert twin["auditor"] == "gradient" and twin["empirical_epsilon_lower_bound"] > 1.0
