@@ -2,7 +2,10 @@
 
 Usage: python bench/generators_adult.py [--generators dp-tvae dp-ctgan aim mst tvae ctgan] [--epsilons 1 3 10]
 Each (generator, ε) runs in its own process, so peak memory is per fit. Adult comes from
-the bundled sample (identifiers dropped); seeded 80/20 train/holdout split. TRTR (train on
+the bundled sample (identifiers dropped); a fixed 80/20 train/holdout split (benchmarks
+release nothing; releases draw a secret split per run). Planned as a release is: sampling
+rate, steps, δ and the recommendation from the schema's max_rows (n is private), the
+synthetic table's size a DP estimate of the training rows, every DP draw secret. TRTR (train on
 real, test on the real holdout) is the non-private baseline of TSTR; the non-private twins
 are the non-private baseline of the generators.
 """
@@ -39,6 +42,8 @@ def mean_pair_error(real, synthetic, columns) -> float:
 def one(generator: str, epsilon: float | None, queue) -> None:
     from dataclasses import replace
 
+    import numpy as np
+
     from synth_pipeline.data_io import apply_holdout, read_drop
     from synth_pipeline.evaluation.fidelity import quality
     from synth_pipeline.evaluation.utility import tstr
@@ -50,16 +55,16 @@ def one(generator: str, epsilon: float | None, queue) -> None:
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, holdout = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
     columns = schema.modelled_columns
-    config = recommend(DatasetFacts(len(train), len(columns)), quality="balanced")
+    config = recommend(DatasetFacts(schema.max_rows, len(columns)), quality="balanced")
     config = replace(config, generator=generator, epsilon=epsilon or config.epsilon)
-    plan = plan_training(config, len(train), columns=columns)
+    plan = plan_training(config, schema.max_rows, columns=columns)
     start = time.perf_counter()
-    model, _ = fit_generator(train, columns, config, plan)
+    model, _, rows = fit_generator(train, columns, config, plan)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     model.sample(100_000, seed=1)
     sample_seconds = time.perf_counter() - start
-    synthetic = model.sample(len(train), seed=2)
+    synthetic = model.sample(rows or len(train), seed=2)
     utility = tstr(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema)
     fidelity = quality(holdout, synthetic, schema)
     marginal = plan.rho is not None
@@ -71,6 +76,7 @@ def one(generator: str, epsilon: float | None, queue) -> None:
                  "train_rows_per_second": round(config.epochs * len(train) / fit_seconds)})
     queue.put({
         "generator": generator, "epsilon": epsilon if model.is_dp else None, **schedule,
+        "synthetic_rows": len(synthetic), "train_rows": len(train),
         "mean_pair_tv_error": round(mean_pair_error(holdout, synthetic, columns), 4),
         "tstr_auc": round(utility["tstr_auc"], 4),
         "trtr_auc": round(utility["trtr_auc"], 4), "auc_ratio": round(utility["auc_ratio"], 4),

@@ -257,7 +257,9 @@ def cmd_demo(args) -> int:
     _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model["generator"],
            "epsilon_spent": model["privacy"]["epsilon_spent"], "delta": model["privacy"]["delta"],
            "gates_passed": f"{sum(g['passed'] for g in gates)} of {len(gates)}",
-           "released_table": result.output_for_node("released")["csv"], "report": report,
+           "released_table": result.output_for_node("released")["csv"],
+           "release": {k: v for k, v in result.output_for_node("released").items() if k != "csv"},
+           "internal_review": report,
            "ui": "DAGSTER_HOME=$PWD .venv/bin/dagster dev  (then open http://localhost:3000)"})
     return 0
 

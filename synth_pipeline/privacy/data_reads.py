@@ -4,7 +4,7 @@
 decision, or treated as public) or "no private values" (the step reads none).
 """
 
-from synth_pipeline.privacy.preprocessing import PREPROCESSING_SHARE
+from synth_pipeline.privacy.preprocessing import COUNT_ONLY_SHARE, PREPROCESSING_SHARE
 
 RAW_DATA_READS = (
     {"step": "raw_dataset", "reads": "the whole drop", "dp": "not DP",
@@ -12,17 +12,22 @@ RAW_DATA_READS = (
     {"step": "raw-data gate (Great Expectations)", "reads": "every value, against declared types, bounds, categories",
      "dp": "not DP", "status": "pass/fail gate only; counts and column names kept, no values"},
     {"step": "dataset_profile", "reads": "row count n", "dp": "not DP",
-     "status": "treated as public: sets the sampling rate and the default δ (aim and mst estimate their total "
-               "from noisy counts instead)"},
+     "status": "private (add/remove neighbours): input checks only, before any charge (at least 200 rows, at most "
+               "the schema's max_rows); the sampling rate, δ and the recommendation come from max_rows"},
     {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": "not DP",
      "status": "pass/fail gate only; column names and shares kept, no values"},
-    {"step": "holdout split", "reads": "row positions only (seeded permutation)", "dp": "no private values",
-     "status": "reads no values"},
+    {"step": "holdout split", "reads": "the row count only: one secret coin per row (OS CSPRNG, fresh per run)",
+     "dp": "no private values", "status": "reads no values; adding or removing a row moves no other row; the mask "
+                                           "stays in the orchestrator's internal storage"},
     {"step": "column transforms", "reads": "nothing: bounds and categories from the public schema", "dp": "no private values",
      "status": "public schema only, where the schema declares them"},
     {"step": "DP statistics (dp_model)", "reads": "columns whose bounds or categories the schema leaves open",
      "dp": "DP", "status": "Gaussian histograms (bounds) and thresholded Gaussian counts (categories), "
                            f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε, charged with the run"},
+    {"step": "DP row count (dp_model)", "reads": "the training split's row count, when synthetic_rows is not set",
+     "dp": "DP", "status": f"a Gaussian count, {int(COUNT_ONLY_SHARE * 100)}% of the run's ε (with the DP statistics "
+                           "when there are any), charged with the run: the synthetic table's size (aim and mst use "
+                           "their noisy total instead)"},
     {"step": "dp_model", "reads": "training split", "dp": "DP",
      "status": "dp-tvae, dp-ctgan: DP-SGD (Opacus, Poisson sampling, per-sample clipping); aim, mst: noisy "
                "marginals (Gaussian) and noisy selections (exponential mechanism) under one zCDP budget ρ; "
@@ -42,7 +47,8 @@ RAW_DATA_READS = (
      "dp": "not DP", "status": "internal: an empirical ε lower bound; its model and rows are deleted after "
                                "scoring and nothing is charged or released"},
     {"step": "release decision", "reads": "the audit gates' verdicts", "dp": "not DP",
-     "status": "a release happens only if the non-DP audit gates pass; nothing retries until they do, and "
-               "every rerun is a new release charged in full (invariant 6). The rows sampled before the gates "
-               "stay in candidate/; only the released asset writes release/, after every gate passed"},
+     "status": "a release happens only if the non-DP audit gates pass at the model's first audit (recorded once; "
+               "a re-audit never releases), so whether a release exists is a non-DP function of the data; every "
+               "rerun is a new release charged in full. The rows sampled before the gates stay in "
+               "internal/candidate/; release/ holds DP output and declared-public facts only"},
 )
