@@ -301,3 +301,51 @@ def test_a_synthetic_table_sized_by_the_data_buys_a_dp_row_count():
     fixed = plan_training(SynthesisConfig(generator="dp-tvae", epsilon=3.0, synthetic_rows=500), 30_000,
                           columns=columns)
     assert fixed.preprocessing is None and fixed.noise_multiplier < plan.noise_multiplier
+
+
+# -- n is private: max_rows, refusals before any charge -----------------------------------------
+def _profile(schema, n_rows: int) -> dict:
+    from synth_pipeline.profiling import profile_dataset
+
+    profile = profile_dataset(__import__("pandas").DataFrame(), schema)
+    return {**profile, "n_rows": n_rows}
+
+
+def test_a_schema_without_max_rows_is_refused_with_what_to_declare(schema):
+    from dataclasses import replace
+
+    from synth_pipeline.pipeline import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst"), _profile(replace(schema, max_rows=None), 1000),
+                             replace(schema, max_rows=None))
+    assert not result.is_valid and "declares no max_rows" in result.errors[0] and len(result.errors) == 1
+
+
+def test_a_drop_larger_than_max_rows_is_refused_and_the_message_hides_n(schema):
+    from synth_pipeline.pipeline import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst"), _profile(schema, 1501), schema)
+    assert not result.is_valid and any("more rows than the schema's max_rows (1500)" in e for e in result.errors)
+    assert not any("1501" in e for e in result.errors)
+
+
+def test_the_plan_reads_max_rows_never_n(schema):
+    """Two drops of different sizes under one schema get the same rate, steps and δ."""
+    from synth_pipeline.pipeline import validate_config
+
+    config = SynthesisConfig(generator="dp-tvae", epochs=2, batch_size=50)
+    plans = [validate_config(config, _profile(schema, n), schema).plan for n in (400, 1400)]
+    assert plans[0] == plans[1] and plans[0]["delta"] == pytest.approx(min(1e-5, 0.1 / 1500))
+    assert plans[0]["sample_rate"] == pytest.approx(1 / 30)
+
+
+def test_synthetic_rows_above_max_rows_warn(schema):
+    from synth_pipeline.pipeline import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst", synthetic_rows=5000), _profile(schema, 1000), schema)
+    assert result.is_valid and any("above the schema's max_rows" in w for w in result.warnings)
+
+
+def test_pld_is_refused_at_the_config_gate():
+    result = validate(SynthesisConfig(accountant="pld"), FACTS)
+    assert not result.is_valid and any("'pld' is not wired through training" in e for e in result.errors)
