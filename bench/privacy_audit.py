@@ -6,8 +6,9 @@ Usage: python bench/privacy_audit.py [--generators dp-tvae dp-ctgan aim mst tvae
 
 The one-run audit (synth_pipeline.privacy_audit): 1,000 canaries, each inserted with
 probability 1/2 into the training split, one fit at the release's recommended config
-(``recommend(quality="balanced")`` for n), then both auditors on that one fit where they
-apply (white box: DP-SGD generators and their twins; black box: every generator). Each
+(``recommend(quality="balanced")`` for max_rows), then the generator's default auditor
+(gradient canaries for DP-SGD and the twins, measurement canaries for AIM and MST) or those
+named by ``--auditors`` on that one fit. Each
 (generator, ε) runs in its own process. Generators that are not installed yet (aim, mst)
 are reported as skipped. ``--epochs`` overrides the recommended epochs (for example to
 show how memorisation grows with training). Targets: no DP generator's lower bound above
@@ -39,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GENERATORS = ["dp-tvae", "dp-ctgan", "aim", "mst", "tvae", "ctgan"]
 
 
-def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threads: int, queue) -> None:
+def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threads: int, queue,
+        auditors: tuple[str, ...] | None = None) -> None:
+    import numpy as np
     import torch
 
     torch.set_num_threads(threads)
@@ -47,7 +50,7 @@ def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threa
 
     from synth_pipeline.data_io import apply_holdout, read_drop
     from synth_pipeline.privacy.config import DatasetFacts, recommend
-    from synth_pipeline.privacy_audit import AUDITORS, run_privacy_audits
+    from synth_pipeline.privacy_audit import default_auditor, run_privacy_audits
     from synth_pipeline.schema import load_schema
     from synth_pipeline.synthesizers import generator_class
 
@@ -59,9 +62,9 @@ def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threa
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, _ = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
-    config = recommend(DatasetFacts(len(train), len(schema.modelled_columns)), quality="balanced")
+    config = recommend(DatasetFacts(schema.max_rows, len(schema.modelled_columns)), quality="balanced")
     config = replace(config, generator=generator, epsilon=epsilon, **({"epochs": epochs} if epochs else {}))
-    auditors = AUDITORS if hasattr(model_class, "record_scores") else ("black-box",)
+    auditors = auditors or (default_auditor(generator),)
     results = run_privacy_audits(train=train, schema=schema, config=config, auditors=auditors,
                                  canaries=canaries)
     queue.put([{"generator": generator, "epsilon": epsilon if model_class.is_dp else None,
@@ -148,6 +151,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override the recommended epochs")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit (1: steadier on a shared box)")
     parser.add_argument("--output", help="also append the JSON lines to this file")
+    parser.add_argument("--auditors", nargs="+", help="auditors of each fit (default: the generator's default "
+                                                      "auditor, the sharpest)")
     parser.add_argument("--calibration-study", action="store_true",
                         help="measure reference-fit calibration of the scores instead (see the docstring)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="audit seeds of the calibration study")
@@ -171,7 +176,8 @@ def main() -> None:
         # The twins claim no ε: one run each (their config's ε only sets nothing they use).
         for epsilon in (args.epsilons if not generator in ("tvae", "ctgan") else [args.epsilons[-1]]):
             queue = ctx.Queue()
-            proc = ctx.Process(target=one, args=(generator, epsilon, args.canaries, args.epochs, args.threads, queue))
+            proc = ctx.Process(target=one, args=(generator, epsilon, args.canaries, args.epochs, args.threads, queue,
+                                                 tuple(args.auditors) if args.auditors else None))
             proc.start()
             rows = queue.get()
             proc.join()

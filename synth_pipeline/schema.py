@@ -157,6 +157,10 @@ def parse_schema(raw: dict) -> TableSchema:
     max_rows = raw.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
         raise SchemaError("max_rows must be a positive integer")
+    for key in ("row_count_public", "public_row_count", "n_public"):
+        if raw.get(key):
+            raise SchemaError(f"{key}: declaring the row count public (replace-one accounting) is not offered yet; "
+                              "the pipeline treats n as private (add/remove one row): declare max_rows instead")
     known = {"dataset", "columns", "label", "positive_label", "max_rows"}
     return TableSchema(
         dataset=dataset,
