@@ -78,7 +78,8 @@ def test_the_published_seed_does_not_replay_the_marginal_noise(generator, toy, t
     sigma = meta["training"]["noise_stddevs"][0]
     clear = truth > 3 * sigma  # cells the clipping at 0 leaves alone
     error = np.abs(_replay_from_seed(meta) - truth)[clear]
-    assert error.mean() > 0.3 * sigma  # about 1.1 σ: the secret noise, and the attacker's own draw
+    # about 1.1 σ: the secret noise and the attacker's own draw (0.1 σ fails about once in 10⁵ runs)
+    assert error.mean() > 0.1 * sigma
     assert meta["is_dp"] is True and meta["seed"] == SEED
 
 
@@ -106,7 +107,7 @@ def test_two_releases_at_two_epsilons_do_not_cancel_their_noise(generator, toy, 
     cancelled = (s1 * w3 - s3 * w1) / (s1 - s3)
     best = (1 / s1 ** 2 + 1 / s3 ** 2) ** -0.5
     clear = truth > 3 * s1
-    assert np.abs(cancelled - truth)[clear].mean() > 0.5 * best
+    assert np.abs(cancelled - truth)[clear].mean() > 0.2 * best  # about 2 σ* here
 
 
 @pytest.mark.parametrize("generator", ["mst", "aim"])
@@ -151,10 +152,13 @@ def test_dp_statistics_do_not_replay_and_two_releases_do_not_cancel(toy):
     open_columns = [ColumnSpec("colour", "categorical"), ColumnSpec("smoker", "boolean"),
                     ColumnSpec("region", "categorical", categories=("north", "south"))]
     plans = [plan_preprocessing(open_columns, epsilon=eps, delta=1e-5, count=True) for eps in (3.0, 8.0)]
-    (c1, r1, n1), (c3, r3, n3) = [release_statistics(toy, open_columns, plan) for plan in plans]
     s1, s3 = plans[0].noise_std, plans[1].noise_std
-    cancelled = (s1 * n3 - s3 * n1) / (s1 - s3)
-    assert abs(cancelled - len(toy)) > 1.0  # exact (up to rounding) with shared draws
+    best = (1 / s1 ** 2 + 1 / s3 ** 2) ** -0.5
+    errors = []
+    for _ in range(20):  # twenty pairs of releases: exact (up to rounding) with shared draws
+        (_, r1, n1), (_, _, n3) = [release_statistics(toy, open_columns, plan) for plan in plans]
+        errors.append(abs((s1 * n3 - s3 * n1) / (s1 - s3) - len(toy)))
+    assert np.mean(errors) > 0.3 * best
     again = release_statistics(toy, open_columns, plans[0])
     assert again[2] != n1 or again[1]["colour"] != r1["colour"]
     with replayable_for_tests(3):
