@@ -2,9 +2,12 @@
 
 Gaussian noise (DP-SGD, marginal measurements, DP statistics), Poisson sampling, the
 exponential mechanism's picks and the train/holdout split all draw from here. The source
-is the operating system's CSPRNG (``os.urandom``: getrandom(2), ChaCha20 on Linux), read
-fresh for every draw: nothing is seeded, so no published ``seed`` can regenerate the noise,
-two releases of one table share no draw, and nothing of it is stored, logged or returned.
+is a ChaCha20 keystream (``cryptography``, the library Great Expectations already pulls
+in) under a fresh 256-bit key and nonce read from the operating system's CSPRNG
+(``os.urandom``: getrandom(2)) for every draw; reading ``os.urandom`` for every byte was
+six times slower and made noise generation the larger part of a DP-SGD step (BENCHMARKS.md).
+Nothing is seeded, so no published ``seed`` can regenerate the noise, two releases of one
+table share no draw, and no key is kept, stored, logged or returned.
 A user's ``seed`` steers only what the guarantee does not depend on (weight initialisation,
 sampling rows from a fitted model).
 
@@ -32,9 +35,9 @@ from typing import Iterator
 import numpy as np
 
 _REPLAY: list[np.random.Generator] = []  # non-empty only inside replayable_for_tests
-_URANDOM_CHUNK = 1 << 24  # bytes per os.urandom call (getrandom returns at most 32 MiB)
 
-SECRET_RANDOMNESS = ("operating-system CSPRNG (os.urandom), fresh per draw, never seeded, stored or logged; "
+SECRET_RANDOMNESS = ("ChaCha20 keystream under a fresh key from the operating system's CSPRNG (os.urandom) for "
+                     "every draw, never seeded, stored or logged; "
                      "Gaussian samples are the sum of four Box-Muller draws over two (Holohan & Braghin 2021), "
                      "as Opacus' secure_mode does")
 REPLAYABLE_RANDOMNESS = "replayable (test-only switch): a seeded generator; NOT differentially private"
@@ -66,24 +69,39 @@ def randomness_note() -> str:
     return REPLAYABLE_RANDOMNESS if is_replayable() else SECRET_RANDOMNESS
 
 
+_ZEROS = [bytearray()]  # the plaintext of the keystream, grown as needed (zeros, not secret)
+
+
+def _secret_words(n: int) -> np.ndarray:
+    """``n`` 64-bit words of ChaCha20 keystream under a fresh OS-random key and nonce."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    size = 8 * n
+    if len(_ZEROS[0]) < size:
+        _ZEROS[0] = bytearray(size)
+    encryptor = Cipher(algorithms.ChaCha20(os.urandom(32), os.urandom(16)), mode=None).encryptor()
+    out = np.empty(size + 64, dtype=np.uint8)  # update_into wants room for a block more
+    written = encryptor.update_into(memoryview(_ZEROS[0])[:size], out)
+    if written != size:
+        raise RuntimeError(f"ChaCha20 gave {written} bytes of keystream, {size} were asked for")
+    return out[:size].view(np.uint64)
+
+
 def _uniform53(n: int) -> np.ndarray:
     """``n`` uniforms in the open interval (0, 1), 53 random bits each."""
     if _REPLAY:
         words = _REPLAY[-1].integers(0, 2 ** 63, size=n, dtype=np.uint64, endpoint=False)
     else:
-        raw = b"".join(os.urandom(min(_URANDOM_CHUNK, 8 * n - k)) for k in range(0, 8 * n, _URANDOM_CHUNK))
-        words = np.frombuffer(raw, dtype=np.uint64)
+        words = _secret_words(n)
     return ((words >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
 
 
 def _standard_normal(n: int) -> np.ndarray:
     """``n`` N(0, 1) samples, each the sum of four Box-Muller draws over two."""
-    pairs = 2 * n  # 4n normals from 2n uniform pairs
-    u = _uniform53(2 * pairs)
-    radius = np.sqrt(-2.0 * np.log(u[:pairs]))
-    angle = 2.0 * math.pi * u[pairs:]
-    draws = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)])
-    return draws.reshape(4, n).sum(axis=0) / 2.0
+    u = _uniform53(4 * n).reshape(2, 2, n)  # 2n (radius, angle) pairs give 4n normals
+    radius = np.sqrt(-2.0 * np.log(u[0]))
+    angle = 2.0 * math.pi * u[1]
+    return ((radius * np.cos(angle)).sum(axis=0) + (radius * np.sin(angle)).sum(axis=0)) / 2.0
 
 
 def _size(size) -> tuple[tuple[int, ...], int]:

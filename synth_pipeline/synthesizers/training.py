@@ -118,11 +118,16 @@ def _secret_noise(optimizer) -> Callable[[], None]:
 
     def add_noise() -> None:
         std = optimizer.noise_multiplier * optimizer.max_grad_norm
-        for p in optimizer.params:
+        params = list(optimizer.params)
+        # One draw for the whole step (one read of the OS source), split across the weights.
+        noise = torch.from_numpy(rng.normal(0.0, std, size=sum(p.summed_grad.numel() for p in params)))
+        offset = 0
+        for p in params:
             _check_processed_flag(p.summed_grad)
             summed = p.summed_grad
-            noise = torch.from_numpy(rng.normal(0.0, std, size=tuple(summed.shape)))
-            p.grad = (summed + noise.to(dtype=summed.dtype, device=summed.device)).view_as(p)
+            part = noise[offset:offset + summed.numel()].view(summed.shape)
+            offset += summed.numel()
+            p.grad = (summed + part.to(dtype=summed.dtype, device=summed.device)).view_as(p)
             _mark_as_processed(p.summed_grad)
 
     return add_noise
