@@ -45,8 +45,9 @@ MIN_TRAINING_ROWS = 100
 
 
 def row_bound_problems(*, max_rows: int | None, n_rows: int) -> list[str]:
-    """Input checks on the drop's size, before any charge: the one place the private n is
-    compared with anything (not DP: a refusal says only that a check failed, never n)."""
+    """Input check of the drop's size against the schema's public bound, before any charge:
+    with ``size_problems``, the only places the private n is compared with anything (not DP:
+    a refusal says only that a check failed, never n)."""
     if max_rows is None:
         return ["the schema declares no max_rows: declare a public upper bound on the rows of one drop (from the "
                 "source's documentation or a contract, never from the file); it sets the sampling rate and δ, "
@@ -54,7 +55,12 @@ def row_bound_problems(*, max_rows: int | None, n_rows: int) -> list[str]:
     if n_rows > max_rows:
         return [f"the drop holds more rows than the schema's max_rows ({max_rows}); declare a public bound that "
                 "holds for every drop (nothing was charged)"]
-    if n_rows < MIN_TRAINING_ROWS / 0.5:  # the training split keeps over half the rows
+    return []
+
+
+def size_problems(n_rows: int) -> list[str]:
+    """The drop is large enough to train on (the training split keeps over half the rows)."""
+    if n_rows < 2 * MIN_TRAINING_ROWS:
         return [f"the drop is too small: DP training needs at least {2 * MIN_TRAINING_ROWS} rows"]
     return []
 
@@ -65,6 +71,7 @@ def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema)
     bound = row_bound_problems(max_rows=profile.get("max_rows"), n_rows=profile["n_rows"])
     if profile.get("max_rows") is None:
         return ValidationResult(is_valid=False, errors=bound)
+    bound += size_problems(profile["n_rows"])
     result = validate(config, dataset_facts(profile), columns=schema.modelled_columns)
     problems = bound + list(profile["unmodellable"])
     if result.is_valid and config.generator in MARGINAL_GENERATORS:
@@ -133,7 +140,7 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     """
     columns = schema.modelled_columns
     problems = row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
-    if problems and not problems[0].startswith("the drop is too small"):  # the split is checked by the caller
+    if problems:
         raise ValueError(problems[0])
     plan = plan_training(config, schema.max_rows, columns=columns)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
