@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "tvae and ctgan are non-private twins")
     syn.add_argument("--epsilon", type=_positive_float, required=True, help="ε of this release (charged)")
     syn.add_argument("--delta", type=_positive_float, help="default: min(1e-5, 0.1/n)")
-    syn.add_argument("--rows", type=_positive_int, help="synthetic rows (default: as many as training rows)")
+    syn.add_argument("--rows", type=_positive_int, help="synthetic rows (default: a DP estimate of the training rows)")
     syn.add_argument("--epochs", type=_positive_int, help="training epochs (default: recommended for n)")
     syn.add_argument("--batch-size", type=_positive_int, help="expected batch size (default: recommended for n)")
     syn.add_argument("--seed", type=int, default=0, help="seed of training and sampling (default 0)")
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--input", help="the table (CSV or Parquet), to read its size")
         p.add_argument("--schema", help="its public schema (YAML)")
-        p.add_argument("--rows", type=_positive_int, help="training rows, instead of --input")
+        p.add_argument("--rows", type=_positive_int, help="the public row bound (max_rows), instead of --input")
         p.add_argument("--columns", type=_positive_int, help="modelled columns, instead of --input")
         if name == "validate-config":
             p.add_argument("--config", help="JSON file with config fields")
