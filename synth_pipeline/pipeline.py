@@ -31,8 +31,13 @@ log = logging.getLogger(__name__)
 
 SEED_CONTROLS = ("the generator's weight initialisation and the sampling of synthetic rows from the fitted model; "
                  "never DP noise, Poisson sampling, DP selections, DP thresholds or the holdout split")
-NEIGHBOURING_RELATION = ("add/remove one row (unbounded DP), the row count n private: the sampling rate and δ come "
-                         "from the schema's max_rows, the synthetic table's size from the user or a DP estimate")
+NEIGHBOURING_RELATIONS = {
+    "add-remove": ("add/remove one row (unbounded DP), the row count n private: the sampling rate and δ come from "
+                   "the schema's max_rows, the synthetic table's size from the user or a DP estimate"),
+    "replace-one": ("replace one row (bounded DP): the schema declares the row count n public, so the sampling rate, "
+                    "δ and the synthetic table's size come from n; sensitivities doubled, DP-SGD accounted with "
+                    "dp-accounting's PLD under REPLACE_ONE"),
+}
 
 
 def safe_name(key: str) -> str:
@@ -68,11 +73,12 @@ def size_problems(n_rows: int) -> list[str]:
 def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
     """Public facts (schema, ``max_rows``) plus the input checks of ``row_bound_problems``.
     Unmodellable columns are errors."""
-    bound = row_bound_problems(max_rows=profile.get("max_rows"), n_rows=profile["n_rows"])
-    if profile.get("max_rows") is None:
+    public_n = schema.relation == "replace-one"
+    bound = [] if public_n else row_bound_problems(max_rows=profile.get("max_rows"), n_rows=profile["n_rows"])
+    if bound and profile.get("max_rows") is None:
         return ValidationResult(is_valid=False, errors=bound)
     bound += size_problems(profile["n_rows"])
-    result = validate(config, dataset_facts(profile), columns=schema.modelled_columns)
+    result = validate(config, dataset_facts(profile), columns=schema.modelled_columns, relation=schema.relation)
     problems = bound + list(profile["unmodellable"])
     if result.is_valid and config.generator in MARGINAL_GENERATORS:
         problems += _marginal_domain_problems(config, schema)
@@ -115,7 +121,8 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     event (a Gaussian release composed with DP-SGD), so one reservation covers the run. The
     marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once."""
     if plan.rho is not None:
-        return {"mechanism": "zcdp", "params": {"rho": plan.rho}, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.delta),
+        params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {})}
+        return {"mechanism": "zcdp", "params": params, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.delta),
                 "delta": plan.delta}
     params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
     if plan.preprocessing:
@@ -123,7 +130,12 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
         params["extra_delta"] = plan.preprocessing["threshold_delta"]
     epsilon = dp_sgd_epsilon(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate, steps=plan.steps,
                              delta=plan.rdp_delta, accountant=config.accountant,
-                             preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier)
+                             preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier,
+                             relation=plan.relation)
+    if plan.relation == "replace-one":
+        # No RDP curve exists for it (dp-accounting): an (ε, δ) event, composed by addition.
+        return {"mechanism": "approx-dp", "params": {**params, "relation": plan.relation, "epsilon": epsilon,
+                                                     "delta": plan.delta}, "epsilon": epsilon, "delta": plan.delta}
     return {"mechanism": "dp-sgd", "params": params, "epsilon": epsilon, "delta": plan.delta}
 
 
@@ -139,10 +151,14 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     marked NOT DP: no gate passes them and they are never released.
     """
     columns = schema.modelled_columns
-    problems = row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
+    public_n = schema.relation == "replace-one"
+    problems = [] if public_n else row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
     if problems:
         raise ValueError(problems[0])
-    plan = plan_training(config, schema.max_rows, columns=columns)
+    # Replace-one (n declared public): the training rows are public too (the split's coins
+    # do not depend on the data); add/remove: the declared bound, never n.
+    plan = plan_training(config, len(train) if public_n else schema.max_rows, columns=columns,
+                         relation=schema.relation)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)
@@ -176,11 +192,13 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         "accountant": config.accountant,
         "ledger_event_id": reservation.event_id,
         **_mechanism_facts(config, plan),
-        **_randomness_facts(),
+        **_randomness_facts(plan.relation),
     }
     try:
         model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch,
                                               on_dp_start=mark_started)
+        if public_n and config.synthetic_rows is None:
+            rows = len(train)  # declared public: no DP estimate needed
         return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key)
     except BaseException:
         if not dp_started:
@@ -188,19 +206,23 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         raise
 
 
-def _randomness_facts() -> dict:
-    """Where the DP draws came from, and what ``seed`` steers (the model card's RNG section)."""
+def _randomness_facts(relation: str) -> dict:
+    """Where the DP draws came from, what ``seed`` steers (the model card's RNG section), and
+    the neighbour relation the ε is for."""
     return {"randomness": randomness_note(), "secure_rng": not is_replayable(),
             "seed_controls": SEED_CONTROLS, "floating_point_risk": RESIDUAL_RISK,
-            "neighbouring_relation": NEIGHBOURING_RELATION}
+            "neighbouring_relation": NEIGHBOURING_RELATIONS[relation]}
 
 
 def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     if plan.rho is not None:
         return {"mechanism": f"{config.generator.upper()} (Gaussian marginals and exponential-mechanism selection "
                              "under zCDP)", "rho": plan.rho, "accountant": "zCDP, converted to (ε, δ) through RDP",
-                "preprocessing": None}
+                "preprocessing": None, "relation": plan.relation}
     return {
+        "relation": plan.relation,
+        **({"accountant": "PLD (dp-accounting), REPLACE_ONE; composed with other releases by addition"}
+           if plan.relation == "replace-one" else {}),
         "mechanism": "DP-SGD" + (" after a Gaussian release of DP statistics" if plan.preprocessing else ""),
         "noise_multiplier": plan.noise_multiplier,
         "sample_rate": plan.sample_rate,

@@ -54,7 +54,15 @@ class TableSchema:
     label: str | None = None
     positive_label: str | None = None
     max_rows: int | None = None
+    # Declared public row counts switch the neighbour relation to replace-one (bounded DP).
+    row_count_public: bool = False
     extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def relation(self) -> str:
+        """The neighbour relation: add/remove one row with n private (default), or replace
+        one row when the schema declares the row count public."""
+        return "replace-one" if self.row_count_public else "add-remove"
 
     @property
     def names(self) -> list[str]:
@@ -157,17 +165,18 @@ def parse_schema(raw: dict) -> TableSchema:
     max_rows = raw.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):
         raise SchemaError("max_rows must be a positive integer")
-    for key in ("row_count_public", "public_row_count", "n_public"):
-        if raw.get(key):
-            raise SchemaError(f"{key}: declaring the row count public (replace-one accounting) is not offered yet; "
-                              "the pipeline treats n as private (add/remove one row): declare max_rows instead")
-    known = {"dataset", "columns", "label", "positive_label", "max_rows"}
+    row_count_public = raw.get("row_count_public", False)
+    if not isinstance(row_count_public, bool):
+        raise SchemaError("row_count_public must be true or false (true: the row count of every drop is public, "
+                          "and the accounting is replace-one)")
+    known = {"dataset", "columns", "label", "positive_label", "max_rows", "row_count_public"}
     return TableSchema(
         dataset=dataset,
         columns=columns,
         label=label,
         positive_label=None if positive is None else str(positive),
         max_rows=max_rows,
+        row_count_public=row_count_public,
         extra={k: v for k, v in raw.items() if k not in known},
     )
 

@@ -20,6 +20,10 @@ logging.getLogger("absl").setLevel(logging.ERROR)
 
 ACCOUNTANTS = ("rdp", "pld")
 DEFAULT_ACCOUNTANT = "rdp"
+# Neighbour relations: add/remove one row (n private, the default) or replace one row (n
+# declared public). dp-accounting's RDP has no Poisson-subsampled replace-one event; its
+# PLD has one (two different rows, each clipped to C), so replace-one DP-SGD uses PLD.
+RELATIONS = ("add-remove", "replace-one")
 
 
 class CalibrationError(ValueError):
@@ -62,8 +66,18 @@ def epsilon_of(events: list[dpa.DpEvent], *, delta: float, accountant: str = DEF
 
 
 def dp_sgd_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
-                   accountant: str = DEFAULT_ACCOUNTANT, preprocessing_noise_multiplier: float | None = None) -> float:
+                   accountant: str = DEFAULT_ACCOUNTANT, preprocessing_noise_multiplier: float | None = None,
+                   relation: str = "add-remove") -> float:
+    """ε of DP-SGD (after an optional Gaussian release) under ``relation``: the chosen
+    accountant for add/remove, dp-accounting's PLD with REPLACE_ONE for replace-one (the
+    preprocessing multiplier is then already per replace-one sensitivity)."""
     plan = DpSgdPlan(noise_multiplier, sample_rate, steps, preprocessing_noise_multiplier)
+    if relation == "replace-one":
+        acc = pld.PLDAccountant(neighboring_relation=dpa.NeighboringRelation.REPLACE_ONE)
+        acc.compose(plan.dp_event())
+        return float(acc.get_epsilon(delta))
+    if relation != "add-remove":
+        raise ValueError(f"relation {relation!r} is not one of {RELATIONS}")
     return epsilon_of([plan.dp_event()], delta=delta, accountant=accountant)
 
 
@@ -85,7 +99,8 @@ def calibrate_gaussian(*, target_epsilon: float, delta: float, accountant: str =
 
 def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, steps: int,
                     accountant: str = DEFAULT_ACCOUNTANT, max_noise: float = 200.0,
-                    rel_tol: float = 1e-3, preprocessing_noise_multiplier: float | None = None) -> float:
+                    rel_tol: float = 1e-3, preprocessing_noise_multiplier: float | None = None,
+                    relation: str = "add-remove") -> float:
     """Smallest noise multiplier whose ε is at most ``target_epsilon`` (never above it).
 
     Bisection on σ: ε(σ) decreases in σ. The returned σ satisfies ε(σ) ≤ target and
@@ -101,7 +116,8 @@ def calibrate_noise(*, target_epsilon: float, delta: float, sample_rate: float, 
 
     def eps(sigma: float) -> float:
         return dp_sgd_epsilon(noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=delta,
-                              accountant=accountant, preprocessing_noise_multiplier=preprocessing_noise_multiplier)
+                              accountant=accountant, preprocessing_noise_multiplier=preprocessing_noise_multiplier,
+                              relation=relation)
 
     high = 1.0
     while eps(high) > target_epsilon:

@@ -111,6 +111,7 @@ class TrainingPlan:
     noise_multiplier: float
     preprocessing: dict | None = None  # PreprocessingPlan.as_dict()
     rho: float | None = None  # marginal-based generators: the zCDP budget of the whole fit
+    relation: str = "add-remove"  # or "replace-one" where the schema declares n public
 
     @property
     def preprocessing_noise_multiplier(self) -> float | None:
@@ -141,7 +142,8 @@ class ValidationResult:
         return asdict(self)
 
 
-def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None = None) -> TrainingPlan:
+def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None = None,
+                  relation: str = "add-remove") -> TrainingPlan:
     """Poisson sampling at the public rate q = 1/ceil(N/B), ceil(N/B) steps per epoch, where
     N (``n_rows``) is the public bound on the training rows (the schema's ``max_rows``): the
     drop's private n never sets q, the steps or δ.
@@ -149,6 +151,10 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     When ``columns`` (ColumnSpecs) leave bounds or categories open, or the synthetic table's
     size is left to the data (a DP row count), a share of ε goes to DP statistics first and
     DP-SGD is calibrated so that the composition meets the target.
+
+    ``relation`` "replace-one" (the schema declares n public): N is then the training rows,
+    no DP row count is bought, sensitivities double where a replaced row moves two cells,
+    and DP-SGD is accounted with dp-accounting's PLD under REPLACE_ONE.
     """
     from synth_pipeline.privacy.preprocessing import plan_preprocessing
 
@@ -157,19 +163,22 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     steps = config.epochs * steps_per_epoch
     delta = config.delta if config.delta is not None else default_delta(n_rows)
     if config.generator in NON_PRIVATE_GENERATORS:
-        return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None)
+        return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None, relation=relation)
     if config.generator in MARGINAL_GENERATORS:
         # ρ is the largest zCDP budget whose (ε, δ) conversion meets the target; it is
-        # converted once, by the ledger, the same way.
-        return TrainingPlan(1.0, 0, 0, delta, 0.0, None,
+        # converted once, by the ledger, the same way. Under replace-one the mechanisms
+        # calibrate to the doubled sensitivities (privacy.zcdp), not ρ.
+        return TrainingPlan(1.0, 0, 0, delta, 0.0, None, relation=relation,
                             rho=calibrate_rho(target_epsilon=config.epsilon, delta=delta))
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
                              marginals=config.generator in CONDITIONAL_GENERATORS,
-                             count=config.synthetic_rows is None)
-    plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None)
+                             count=config.synthetic_rows is None and relation == "add-remove",
+                             replace_one=relation == "replace-one")
+    plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None,
+                        relation=relation)
     sigma = calibrate_noise(target_epsilon=config.epsilon, delta=plan.rdp_delta, sample_rate=sample_rate,
                             steps=steps, accountant=config.accountant,
-                            preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier)
+                            preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier, relation=relation)
     return replace(plan, noise_multiplier=sigma)
 
 
@@ -181,7 +190,8 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None) -> ValidationResult:
+def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None,
+             relation: str = "add-remove") -> ValidationResult:
     """Check a config against the data; say what is wrong and what to use instead."""
     errors: list[str] = []
     warnings: list[str] = []
@@ -250,7 +260,7 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
     plan = None
     if not errors:
         try:
-            plan = plan_training(config, n, columns=columns)
+            plan = plan_training(config, n, columns=columns, relation=relation)
         except CalibrationError as exc:
             errors.append(f"epsilon too low: {exc}")
         else:

@@ -158,6 +158,10 @@ def dp_event_for(mechanism: str, params: dict):
         return dpa.LaplaceDpEvent(float(params["scale"]) / float(params["sensitivity"]))
     if mechanism == "zcdp":  # marginal-based methods keep their budget in ρ (MST, AIM)
         return dpa.ZCDpEvent(float(params["rho"]))
+    if mechanism == "approx-dp":  # an (ε, δ) guarantee with no RDP curve (replace-one DP-SGD, via PLD)
+        if not (float(params["epsilon"]) > 0 and 0 < float(params["delta"]) < 1):
+            raise ValueError(f"an approx-dp event needs ε > 0 and δ in (0, 1), got {params}")
+        return dpa.UnsupportedDpEvent()  # dp-accounting has no (ε, δ) event: composed by addition here
     raise ValueError(f"no accounting rule for mechanism {mechanism!r}")
 
 
@@ -169,7 +173,10 @@ def _rdp_curve(mechanism: str, params_json: str) -> tuple[float, ...]:
     from dp_accounting import rdp
 
     acc = rdp.RdpAccountant()
-    acc.compose(dp_event_for(mechanism, json.loads(params_json)))
+    event = dp_event_for(mechanism, json.loads(params_json))
+    if mechanism == "approx-dp":  # no RDP curve: tight composition falls back to the basic sum
+        return tuple(math.inf for _ in acc._orders)
+    acc.compose(event)
     return tuple(float(v) for v in acc._rdp)
 
 

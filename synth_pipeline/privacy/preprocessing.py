@@ -53,6 +53,7 @@ class PreprocessingPlan:
     threshold_delta: float
     marginals: tuple[str, ...] = ()  # discrete columns whose category frequencies are released
     count: bool = False  # a DP row count (the synthetic table's size when the user sets none)
+    replace_one: bool = False  # replace-one neighbours: a row moves two cells of each histogram
 
     @property
     def columns(self) -> int:
@@ -63,8 +64,9 @@ class PreprocessingPlan:
 
     @property
     def noise_multiplier(self) -> float:
-        """Noise std over the joint L2 sensitivity √k: what the accountant sees."""
-        return self.noise_std / math.sqrt(self.columns)
+        """Noise std over the joint L2 sensitivity: √k under add/remove, √(2k) under
+        replace-one (−1 in one cell, +1 in another of each histogram): what the accountant sees."""
+        return self.noise_std / math.sqrt(self.columns * (2 if self.replace_one else 1))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +117,8 @@ def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
 
 
 def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float,
-                       marginals: bool = False, count: bool = False) -> PreprocessingPlan | None:
+                       marginals: bool = False, count: bool = False,
+                       replace_one: bool = False) -> PreprocessingPlan | None:
     """Noise for a share of the run's ε over the open columns (with ``marginals``, the
     frequencies of every discrete column; with ``count``, the row count); None when nothing
     needs DP statistics."""
@@ -130,7 +133,9 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
     share = PREPROCESSING_SHARE if numeric or categorical or frequencies else COUNT_ONLY_SHARE
     multiplier = calibrate_gaussian(target_epsilon=epsilon * share, delta=delta - threshold_delta)
     k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
-    return PreprocessingPlan(numeric, categorical, multiplier * math.sqrt(k), threshold_delta, frequencies, count)
+    sensitivity = math.sqrt(k * (2 if replace_one else 1))
+    return PreprocessingPlan(numeric, categorical, multiplier * sensitivity, threshold_delta, frequencies, count,
+                             replace_one)
 
 
 def dp_row_count(frame: pd.DataFrame, *, noise_std: float, rng) -> int:

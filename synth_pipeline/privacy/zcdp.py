@@ -46,6 +46,17 @@ class ZcdpBudget:
 
     rho: float
     spends: list[dict] = field(default_factory=list)
+    # Replace-one neighbours (n declared public): a count vector moves in two cells (L2
+    # sensitivity √2) and a score of sensitivity Δ under add/remove by up to 2Δ.
+    replace_one: bool = False
+
+    @property
+    def l2_sensitivity(self) -> float:
+        return math.sqrt(2.0) if self.replace_one else 1.0
+
+    def sigma_for(self, rho: float) -> float:
+        """σ of a Gaussian count measurement that costs exactly ρ under this relation."""
+        return self.l2_sensitivity * gaussian_sigma(rho)
 
     @property
     def spent(self) -> float:
@@ -64,8 +75,9 @@ class ZcdpBudget:
         self.spends.append({"mechanism": kind, "rho": rho, **detail})
 
     def gaussian(self, values: np.ndarray, *, sigma: float, rng, what: str) -> np.ndarray:
-        """DP: a Gaussian measurement of a count vector (L2 sensitivity 1); charges 1/(2σ²)."""
-        self._charge("gaussian", 1.0 / (2.0 * sigma ** 2), sigma=sigma, measured=what)
+        """DP: a Gaussian measurement of a count vector (L2 sensitivity Δ: 1, or √2 under
+        replace-one); charges Δ²/(2σ²)."""
+        self._charge("gaussian", self.l2_sensitivity ** 2 / (2.0 * sigma ** 2), sigma=sigma, measured=what)
         for observer in list(_MEASUREMENT_OBSERVERS):
             observer(self, sigma, rng)
         return self.add_noise(values, sigma=sigma, rng=rng)
@@ -78,7 +90,9 @@ class ZcdpBudget:
     def exponential(self, scores: np.ndarray, *, epsilon: float, sensitivity: float, rng,
                     what: str) -> int:
         """DP: the index of one candidate, drawn with probability ∝ exp(ε·score / (2Δ));
-        charges ε²/8. Gumbel-max sampling, so large scores cannot overflow."""
+        charges ε²/8. ``sensitivity`` is the add/remove one (doubled here under replace-one).
+        Gumbel-max sampling, so large scores cannot overflow."""
+        sensitivity = sensitivity * (2.0 if self.replace_one else 1.0)
         scores = np.asarray(scores, dtype=float)
         if scores.size == 0:
             raise ValueError("the exponential mechanism needs at least one candidate")

@@ -58,7 +58,8 @@ def budget_split(privacy: dict) -> dict:
         if all(is_number(privacy.get(k)) for k in ("noise_multiplier", "sample_rate", "steps")):
             split["training"] = {"mechanism": "DP-SGD", "epsilon_standalone": dp_sgd_epsilon(
                 noise_multiplier=nm, sample_rate=privacy["sample_rate"], steps=int(privacy["steps"]),
-                delta=delta - threshold_delta, accountant=privacy.get("accountant") or "rdp")}
+                delta=delta - threshold_delta, accountant=privacy.get("accountant") or "rdp",
+                relation="replace-one" if privacy.get("relation") == "replace-one" else "add-remove")}
         else:
             split["training"] = {"mechanism": privacy.get("mechanism"), "epsilon_standalone": None,
                                  "parameters": mechanism_facts(privacy)}

@@ -130,3 +130,35 @@ def test_invalid_calibration_inputs(kwargs, field):
     args = dict(target_epsilon=3.0, delta=DELTA, sample_rate=0.02, steps=300) | kwargs
     with pytest.raises(CalibrationError, match=field):
         calibrate_noise(**args)
+
+
+# -- one neighbour relation, stated and honoured ---------------------------------------------
+def test_the_same_plan_gives_dp_accountings_epsilon_under_each_relation():
+    """σ=1.5, q=0.04, 2,250 steps, δ=1e-5: add/remove through RDP (the pinned 7.33) and
+    replace-one through dp-accounting's PLD with REPLACE_ONE (13.49: two different rows,
+    each clipped to C, about twice the add/remove figure)."""
+    import dp_accounting as dpa
+    from dp_accounting import pld
+
+    event = dpa.SelfComposedDpEvent(dpa.PoissonSampledDpEvent(0.04, dpa.GaussianDpEvent(1.5)), 2250)
+    expected = pld.PLDAccountant(neighboring_relation=dpa.NeighboringRelation.REPLACE_ONE)
+    expected.compose(event)
+    common = dict(noise_multiplier=1.5, sample_rate=0.04, steps=2250, delta=1e-5)
+    assert dp_sgd_epsilon(**common) == pytest.approx(7.33, abs=0.01)
+    assert dp_sgd_epsilon(**common, relation="replace-one") == pytest.approx(expected.get_epsilon(1e-5))
+    assert dp_sgd_epsilon(**common, relation="replace-one") == pytest.approx(13.49, abs=0.01)
+    with pytest.raises(ValueError, match="relation"):
+        dp_sgd_epsilon(**common, relation="swap")
+
+
+def test_replace_one_calibration_meets_its_own_target_with_more_noise():
+    from synth_pipeline.privacy.config import SynthesisConfig, plan_training
+
+    config = SynthesisConfig(generator="dp-tvae", epsilon=3.0, delta=1e-5, epochs=4, batch_size=500,
+                             synthetic_rows=100)
+    add_remove = plan_training(config, 20_000, relation="add-remove")
+    replace_one = plan_training(config, 20_000, relation="replace-one")
+    assert replace_one.relation == "replace-one" and replace_one.noise_multiplier > add_remove.noise_multiplier
+    achieved = dp_sgd_epsilon(noise_multiplier=replace_one.noise_multiplier, sample_rate=replace_one.sample_rate,
+                              steps=replace_one.steps, delta=1e-5, relation="replace-one")
+    assert 0.99 * 3.0 <= achieved <= 3.0

@@ -203,3 +203,20 @@ def test_numpy_variable_elimination_matches_mbi_on_a_loopy_model():
     for query in [("a", "c"), ("b", "d"), ("a",), ("b", "c")]:
         expected = np.asarray(marginal_oracles.variable_elimination(vector, query, 1.0).datavector(flatten=False))
         np.testing.assert_allclose(eliminate(potentials, query, domain), expected, atol=1e-12)
+
+
+def test_replace_one_doubles_the_sensitivities_and_still_spends_exactly_rho(small):
+    """n declared public: a replaced row moves two cells of a count (L2 √2) and a score by
+    2Δ; the mechanisms calibrate to that and the measured spend is still the planned ρ."""
+    columns, frame = small
+    config = SynthesisConfig(generator="mst", epsilon=2.0, delta=1e-5)
+    sigmas = {}
+    for relation in ("add-remove", "replace-one"):
+        plan = plan_training(config, len(frame), columns=columns, relation=relation)
+        model = generator_class("mst")(TableCodec.from_schema(columns)).fit(frame, config=config, plan=plan)
+        assert model.training_summary["rho_spent"] == pytest.approx(plan.rho)
+        sigmas[relation] = model.training_summary["noise_stddevs"][0]
+    assert sigmas["replace-one"] == pytest.approx(math.sqrt(2) * sigmas["add-remove"])
+    budget = ZcdpBudget(1.0, replace_one=True)
+    budget.gaussian(np.zeros(3), sigma=budget.sigma_for(0.25), rng=np.random.default_rng(0), what="x")
+    assert budget.spent == pytest.approx(0.25)

@@ -188,7 +188,7 @@ def test_column_without_name_names_its_position():
     ({"dataset": "d", "columns": []}, "columns"),
     ({"dataset": "d", "columns": [{"name": "a", "type": "string"}], "max_rows": 0}, "max_rows"),
     ({"dataset": "d", "columns": [{"name": "a", "type": "string"}], "max_rows": "many"}, "max_rows"),
-    ({"dataset": "d", "columns": [{"name": "a", "type": "string"}], "row_count_public": True}, "declare max_rows"),
+    ({"dataset": "d", "columns": [{"name": "a", "type": "string"}], "row_count_public": "yes"}, "row_count_public"),
 ])
 def test_top_level_errors_name_the_field(raw, field):
     assert field in _error(raw)

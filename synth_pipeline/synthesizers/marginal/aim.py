@@ -24,7 +24,7 @@ import itertools
 import numpy as np
 from mbi import LinearMeasurement
 
-from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon, gaussian_sigma
+from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, expected_noise_l1, l1
 
 SELECTION_SHARE = 0.1  # of each round's ρ (the paper's α = 0.9 goes to measurement)
@@ -38,7 +38,7 @@ class AIM(MarginalSynthesizer):
         d = fine.shape[1]
         rounds = 16 * d
         round_rho = budget.rho / rounds
-        sigma = gaussian_sigma((1 - SELECTION_SHARE) * round_rho)
+        sigma = budget.sigma_for((1 - SELECTION_SHARE) * round_rho)
         epsilon = exponential_epsilon(SELECTION_SHARE * round_rho)
         coarse, measurements = self._measure_one_ways(fine, budget, sigma, rng)
         self.model = self._estimate(measurements, iters=self.round_iters)
@@ -51,8 +51,9 @@ class AIM(MarginalSynthesizer):
 
         while budget.remaining > budget.rho * 1e-12:
             remaining = budget.remaining
-            if remaining < 2 * (0.5 / sigma ** 2 + epsilon ** 2 / 8):  # the last round: spend all that is left
-                sigma = gaussian_sigma((1 - SELECTION_SHARE) * remaining)
+            round_cost = budget.l2_sensitivity ** 2 / (2 * sigma ** 2) + epsilon ** 2 / 8
+            if remaining < 2 * round_cost:  # the last round: spend all that is left
+                sigma = budget.sigma_for((1 - SELECTION_SHARE) * remaining)
                 epsilon = exponential_epsilon(SELECTION_SHARE * remaining)
             size_limit = self.max_model_size_mb * budget.spent / budget.rho
             cliques = list(self.model.cliques)

@@ -5,8 +5,9 @@ Reads private values, DP: the only reads of the training rows are the marginals 
 mechanisms measure with Gaussian noise and the scores the exponential mechanism selects
 with, all charged to one ``ZcdpBudget`` of ρ = ``plan.rho``, the noise and the picks drawn
 from the secret source (``privacy.secret_random``, never ``config.seed``) (the ledger charge is the
-caller's, as for the DP-SGD generators). The privacy unit is one row (add/remove). The
-total n is never read: mbi estimates it from the noisy measurements. The fitted graphical
+caller's, as for the DP-SGD generators). The privacy unit is one row (add/remove, or
+replace-one where the schema declares n public: sensitivities double). The total n is never
+read: mbi estimates it from the noisy measurements. The fitted graphical
 model, its decode weights and the sampled rows are post-processing.
 """
 
@@ -113,7 +114,7 @@ class MarginalSynthesizer:
         self.check()
         started = time.perf_counter()
         rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
-        budget = ZcdpBudget(plan.rho)
+        budget = ZcdpBudget(plan.rho, replace_one=plan.relation == "replace-one")
         fine = self.codec.encode_cells(frame)
         if on_dp_start is not None:
             on_dp_start()  # the first noisy measurement follows

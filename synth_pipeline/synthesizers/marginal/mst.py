@@ -18,7 +18,7 @@ import itertools
 import numpy as np
 from mbi import LinearMeasurement
 
-from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon, gaussian_sigma
+from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, l1
 
 
@@ -29,11 +29,11 @@ class MST(MarginalSynthesizer):
                             rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
         third = budget.rho / 3
-        coarse, measurements = self._measure_one_ways(fine, budget, gaussian_sigma(third / d), rng)
+        coarse, measurements = self._measure_one_ways(fine, budget, budget.sigma_for(third / d), rng)
         if d < 2:
             return measurements
         tree = self._select_tree(coarse, measurements, budget, third, rng)
-        sigma = gaussian_sigma(third / len(tree))
+        sigma = budget.sigma_for(third / len(tree))
         return measurements + [self._measure(coarse, pair, budget, sigma, rng) for pair in tree]
 
     def _select_tree(self, coarse: np.ndarray, one_ways: list[LinearMeasurement], budget: ZcdpBudget,
