@@ -13,7 +13,8 @@ RAW_DATA_READS = (
      "dp": "not DP", "status": "pass/fail gate only; counts and column names kept, no values"},
     {"step": "dataset_profile", "reads": "row count n", "dp": "not DP",
      "status": "private (add/remove neighbours): input checks only, before any charge (at least 200 rows, at most "
-               "the schema's max_rows); the sampling rate, δ and the recommendation come from max_rows"},
+               "the schema's max_rows); the sampling rate, δ and the recommendation come from max_rows. Where "
+               "the schema declares n public, it is public, and the accounting is replace-one"},
     {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": "not DP",
      "status": "pass/fail gate only; column names and shares kept, no values"},
     {"step": "holdout split", "reads": "the row count only: one secret coin per row (OS CSPRNG, fresh per run)",
