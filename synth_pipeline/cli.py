@@ -94,7 +94,8 @@ def cmd_synthesize(args) -> int:
     output = Path(args.output)
     result = pipeline.train_release(train=train, schema=schema, config=config, ledger=ledger,
                                     run_key=f"cli:{os.getpid()}:{time.time_ns()}",
-                                    model_dir=output.with_suffix("").with_name(output.stem + "_model"))
+                                    model_dir=output.with_suffix("").with_name(output.stem + "_model"),
+                                    drop_rows=len(frame))
     synthetic = pipeline.sample_release(result["model_dir"], rows=result["synthetic_rows"],
                                         seed=config.seed)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -73,8 +73,8 @@ def size_problems(n_rows: int) -> list[str]:
 def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
     """Public facts (schema, ``max_rows``) plus the input checks of ``row_bound_problems``.
     Unmodellable columns are errors."""
-    public_n = schema.relation == "replace-one"
-    bound = [] if public_n else row_bound_problems(max_rows=profile.get("max_rows"), n_rows=profile["n_rows"])
+    bound = [] if schema.row_count_public else row_bound_problems(max_rows=profile.get("max_rows"),
+                                                                   n_rows=profile["n_rows"])
     if bound and profile.get("max_rows") is None:
         return ValidationResult(is_valid=False, errors=bound)
     bound += size_problems(profile["n_rows"])
@@ -141,24 +141,23 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
 
 def train_release(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig, ledger: PrivacyLedger,
                   run_key: str, model_dir: str | Path, partition_key: str | None = None,
-                  on_epoch: Callable | None = None) -> dict:
+                  on_epoch: Callable | None = None, drop_rows: int | None = None) -> dict:
     """DP: fit the configured generator on ``train`` under DP-SGD, charged to the ledger.
 
     Order: build everything that can fail on public facts, reserve (refused: nothing is
     charged), release DP statistics for columns the schema leaves open, train (from the
     first DP output the reservation is committed, so a crash still counts as spent), save,
     return the model's privacy metadata. The non-private twins charge nothing and are
-    marked NOT DP: no gate passes them and they are never released.
+    marked NOT DP: no gate passes them and they are never released. ``drop_rows`` (the whole
+    drop's row count, default the training rows) is read only where the schema declares it
+    public, so that the plan is the one the config gate priced (``profile["public_rows"]``).
     """
     columns = schema.modelled_columns
-    public_n = schema.relation == "replace-one"
-    problems = [] if public_n else row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
+    problems = [] if schema.row_count_public else row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
     if problems:
         raise ValueError(problems[0])
-    # Replace-one (n declared public): the training rows are public too (the split's coins
-    # do not depend on the data); add/remove: the declared bound, never n.
-    plan = plan_training(config, len(train) if public_n else schema.max_rows, columns=columns,
-                         relation=schema.relation)
+    plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
+                         columns=columns, relation=schema.relation)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)
@@ -168,7 +167,7 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
                    "ledger_event_id": None, "randomness": "seeded (no guarantee to protect)"}
-        model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
+        model, released, _ = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
         return _save(model, released, config.synthetic_rows or len(train), schema, config, plan, privacy,
                      model_dir, partition_key)
 
@@ -197,7 +196,7 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     try:
         model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch,
                                               on_dp_start=mark_started)
-        if public_n and config.synthetic_rows is None:
+        if schema.row_count_public and config.synthetic_rows is None:
             rows = len(train)  # declared public: no DP estimate needed
         return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key)
     except BaseException:

@@ -36,6 +36,7 @@ def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
         "n_rows_status": "read from the drop: private, internal; input checks only (never a rate, δ or size)",
         "max_rows": schema.max_rows,
         "relation": schema.relation,
+        "public_rows": schema.public_row_bound(int(len(frame))),
         "n_columns": len(schema.columns),
         "columns": [
             {"name": c.name, "type": c.type, "roles": list(c.roles), "nullable": c.nullable,
@@ -60,9 +61,8 @@ def dataset_facts(profile: dict) -> DatasetFacts:
     """Public facts for config validation: the row bound is the schema's ``max_rows`` (it
     bounds the training split too), 0 when undeclared (``validate_config`` says what to do);
     the drop's own n where the schema declares it public (replace-one)."""
-    public_n = profile.get("relation") == "replace-one"
     return DatasetFacts(
-        n_rows=int(profile["n_rows"] if public_n else profile.get("max_rows") or 0),
+        n_rows=int(profile.get("public_rows") or 0),
         n_columns=len(profile["modelled_columns"]),
         n_numeric=profile["n_numeric"],
         n_categorical=profile["n_categorical"],

@@ -64,6 +64,11 @@ class TableSchema:
         one row when the schema declares the row count public."""
         return "replace-one" if self.row_count_public else "add-remove"
 
+    def public_row_bound(self, n_rows: int) -> int | None:
+        """The row count a plan may use: the drop's own ``n_rows`` only where the schema
+        declares it public (replace-one), else the declared ``max_rows`` (None if undeclared)."""
+        return n_rows if self.row_count_public else self.max_rows
+
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]

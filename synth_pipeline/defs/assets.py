@@ -119,6 +119,7 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: pd.DataFrame, holdo
         train=train, schema=schema, config=config, ledger=ledger.ledger(),
         run_key=f"{context.run_id}:{context.partition_key}", partition_key=context.partition_key,
         model_dir=files.release_dir(schema.dataset, context.partition_key, context.run_id) / "model",
+        drop_rows=len(raw_dataset),
         on_epoch=on_epoch)
     p = result["privacy"]
     facts = {"generator": result["generator"], "differentially_private": result["is_dp"],

@@ -37,6 +37,12 @@ class PreprocessingError(ValueError):
     """DP statistics cannot describe this column; the message says what to declare."""
 
 
+def joint_sensitivity(histograms: int, *, replace_one: bool) -> float:
+    """L2 sensitivity of ``histograms`` counts a row adds one to: √k under add/remove, √(2k)
+    under replace-one (−1 in one cell, +1 in another of each)."""
+    return math.sqrt(histograms * (2 if replace_one else 1))
+
+
 def needs_dp_bounds(col: ColumnSpec) -> bool:
     return col.is_numeric and col.bounds is None
 
@@ -64,9 +70,8 @@ class PreprocessingPlan:
 
     @property
     def noise_multiplier(self) -> float:
-        """Noise std over the joint L2 sensitivity: √k under add/remove, √(2k) under
-        replace-one (−1 in one cell, +1 in another of each histogram): what the accountant sees."""
-        return self.noise_std / math.sqrt(self.columns * (2 if self.replace_one else 1))
+        """Noise std over the joint L2 sensitivity (``joint_sensitivity``): what the accountant sees."""
+        return self.noise_std / joint_sensitivity(self.columns, replace_one=self.replace_one)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -133,9 +138,8 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
     share = PREPROCESSING_SHARE if numeric or categorical or frequencies else COUNT_ONLY_SHARE
     multiplier = calibrate_gaussian(target_epsilon=epsilon * share, delta=delta - threshold_delta)
     k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
-    sensitivity = math.sqrt(k * (2 if replace_one else 1))
-    return PreprocessingPlan(numeric, categorical, multiplier * sensitivity, threshold_delta, frequencies, count,
-                             replace_one)
+    return PreprocessingPlan(numeric, categorical, multiplier * joint_sensitivity(k, replace_one=replace_one),
+                             threshold_delta, frequencies, count, replace_one)
 
 
 def dp_row_count(frame: pd.DataFrame, *, noise_std: float, rng) -> int:

@@ -138,8 +138,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     included = np.random.default_rng([seed, 0x1A]).random(m) < 0.5
     table = _audit_table(train, canary_rows, included, names, seed)
     # The release's public row bound (plus the canaries), as the release would plan it.
-    public_n = schema.relation == "replace-one"
-    plan = plan_training(config, (len(train) if public_n else schema.max_rows or len(train)) + m, columns=columns,
+    plan = plan_training(config, (schema.public_row_bound(len(train)) or len(train)) + m, columns=columns,
                          relation=schema.relation)
     if plan_hook is not None:
         plan = plan_hook(plan)

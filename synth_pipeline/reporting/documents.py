@@ -137,17 +137,12 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
         "plots": build_plots(real_holdout=real_holdout, synthetic=synthetic, schema=schema, audit=audit,
                              ledger_history=ledger_history, ledger_after=ledger_after),
     }
-    docs["html"] = render_release_page(docs)
+    docs["html"] = render_release_page(docs, banner=f"{INTERNAL_LABEL}. Never copied into release/.")
     return docs
 
 
 def _dump(obj) -> str:
     return json.dumps({"classification": INTERNAL_LABEL, **obj}, indent=2, default=str, ensure_ascii=False)
-
-
-def _html_with_banner(page: str) -> str:
-    return page.replace("<body>", f'<body><p class="internal"><strong>{INTERNAL_LABEL}.</strong> Never copied into '
-                                  "release/.</p>", 1)
 
 
 def write_documents(docs: dict, folder: str | Path) -> dict[str, Path]:
@@ -159,7 +154,7 @@ def write_documents(docs: dict, folder: str | Path) -> dict[str, Path]:
     out = directory / REPORT_DIR
     (out / "plots").mkdir(parents=True, exist_ok=True)
     texts = {
-        "html": ("release_report.html", _html_with_banner(docs["html"])),
+        "html": ("release_report.html", docs["html"]),
         "privacy_report": ("privacy_report.json", _dump(docs["privacy_report"])),
         "compliance": ("compliance.json", _dump(docs["compliance"])),
         "compliance_markdown": ("compliance.md",

@@ -70,12 +70,14 @@ def render_block(block: tuple) -> str:
     raise ValueError(f"unknown block kind {kind!r}")
 
 
-def render_page(title: str, sections: list[tuple[str, list[tuple]]], *, subtitle: str = "") -> str:
-    """One page: a title, a table of contents (in-page anchors only) and the sections."""
+def render_page(title: str, sections: list[tuple[str, list[tuple]]], *, subtitle: str = "", banner: str = "") -> str:
+    """One page: an optional banner (the internal label), a title, a table of contents
+    (in-page anchors only) and the sections."""
     anchors = [f"s{i}" for i in range(len(sections))]
     nav = " ".join(f'<a href="#{a}">{escape(h)}</a>' for a, (h, _) in zip(anchors, sections))
     body = "".join(f'<h2 id="{a}">{escape(h)}</h2>' + "".join(render_block(b) for b in blocks)
                    for a, (h, blocks) in zip(anchors, sections))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+            + (f'<p class="internal"><strong>{escape(banner)}</strong></p>' if banner else "") +
             f"<h1>{escape(title)}</h1><p>{escape(subtitle)}</p><nav>{nav}</nav>{body}</body></html>\n")

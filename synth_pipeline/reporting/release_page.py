@@ -108,7 +108,7 @@ def _plots_section(plots: dict) -> list[tuple]:
     return blocks
 
 
-def render_release_page(docs: dict) -> str:
+def render_release_page(docs: dict, *, banner: str = "") -> str:
     pr, narrative = docs["privacy_report"], docs["narrative"]
     sections = [
         ("Privacy report", _privacy_section(pr, docs["plots"])),
@@ -120,4 +120,5 @@ def render_release_page(docs: dict) -> str:
         ("Plots", _plots_section(docs["plots"])),
     ]
     title = f"Release report: {narrative['dataset']} / {narrative['partition']}"
-    return render_page(title, sections, subtitle=f"run {narrative['run_id']} · generator {pr['generator']}")
+    return render_page(title, sections, subtitle=f"run {narrative['run_id']} · generator {pr['generator']}",
+                       banner=banner)

@@ -137,8 +137,8 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
             config: SynthesisConfig, plan: TrainingPlan, private: bool,
             grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None) -> Prepared:
     """``criterion`` (per-row loss with a ``reduction`` attribute) is needed for "ghost"."""
-    dataset = torch.utils.data.TensorDataset(data)
     if not private:
+        dataset = torch.utils.data.TensorDataset(data)
         generator = torch.Generator().manual_seed(config.seed)  # shuffling only: no guarantee to protect
         # The DP schedule's step count, each step a batch of batch_size rows drawn with replacement.
         sampler = torch.utils.data.RandomSampler(dataset, replacement=True, generator=generator,

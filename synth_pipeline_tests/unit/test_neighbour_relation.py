@@ -66,3 +66,19 @@ def test_replace_one_releases_compose_by_addition_in_the_ledger(tmp_path):
     refusal = ledger.check(dataset="toy", mechanism="approx-dp", epsilon=2.0, delta=1e-5,
                            params={"epsilon": 2.0, "delta": 1e-5, "relation": "replace-one"})
     assert refusal is not None and "left ε=1" in refusal
+
+
+def test_the_config_gate_prices_the_plan_that_training_reserves_under_replace_one(toy, tmp_path):
+    """n public: both sides plan from the drop's n (the split's training rows are a random
+    share of it), so the budget gate's request is the ledger's reservation."""
+    from synth_pipeline.data_io import split_holdout
+    from synth_pipeline.profiling import profile_dataset
+
+    schema = parse_schema({**RAW, "row_count_public": True})
+    config = SynthesisConfig(generator="dp-tvae", epsilon=2.0, delta=1e-5, epochs=1, batch_size=50)
+    validated = pipeline.validate_config(config, profile_dataset(toy, schema), schema).plan
+    train, _ = split_holdout(toy, holdout_fraction=0.2)
+    ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    result = pipeline.train_release(train=train, schema=schema, config=config, ledger=ledger, run_key="k",
+                                    model_dir=tmp_path / "m", drop_rows=len(toy))
+    assert result["plan"] == validated
