@@ -47,15 +47,16 @@ def one(generator: str, epsilon: float | None, queue) -> None:
     from synth_pipeline.data_io import apply_holdout, read_drop
     from synth_pipeline.evaluation.fidelity import quality
     from synth_pipeline.evaluation.utility import tstr
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
-    from synth_pipeline.pipeline import fit_generator
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
+    from synth_pipeline.chain.training import fit_generator
     from synth_pipeline.schema import load_schema
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, holdout = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
     columns = schema.modelled_columns
-    config = recommend(DatasetFacts(schema.max_rows, len(columns)), quality="balanced")
+    config = recommend(DatasetFacts(schema.max_rows, len(columns)), preset="balanced")
     config = replace(config, generator=generator, epsilon=epsilon or config.epsilon)
     plan = plan_training(config, schema.max_rows, columns=columns)
     start = time.perf_counter()

@@ -17,10 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(epochs: int) -> dict:
     from synth_pipeline.data_io import apply_holdout, read_drop
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
-    from synth_pipeline.pipeline import fit_generator
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
+    from synth_pipeline.chain.training import fit_generator
     from synth_pipeline.schema import load_schema
     from synth_pipeline.synthesizers import generator_class
+
+    import numpy as np
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     train, _ = apply_holdout(read_drop(ROOT / "data/sample/adult_sample.csv", schema), np.random.default_rng(0).random(len(read_drop(ROOT / "data/sample/adult_sample.csv", schema))) < 0.2)  # a fixed benchmark split: benchmarks release nothing

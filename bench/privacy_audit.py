@@ -6,7 +6,7 @@ Usage: python bench/privacy_audit.py [--generators dp-tvae dp-ctgan aim mst tvae
 
 The one-run audit (synth_pipeline.privacy_audit): 1,000 canaries, each inserted with
 probability 1/2 into the training split, one fit at the release's recommended config
-(``recommend(quality="balanced")`` for max_rows), then the generator's default auditor
+(``recommend(preset="balanced")`` for max_rows), then the generator's default auditor
 (gradient canaries for DP-SGD and the twins, measurement canaries for AIM and MST) or those
 named by ``--auditors`` on that one fit. Each
 (generator, ε) runs in its own process. Generators that are not installed yet (aim, mst)
@@ -49,7 +49,8 @@ def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threa
     from dataclasses import replace
 
     from synth_pipeline.data_io import apply_holdout, read_drop
-    from synth_pipeline.privacy.config import DatasetFacts, recommend
+    from synth_pipeline.privacy.config import DatasetFacts
+    from synth_pipeline.privacy.recommendation import recommend
     from synth_pipeline.privacy_audit import default_auditor, run_privacy_audits
     from synth_pipeline.schema import load_schema
     from synth_pipeline.synthesizers import generator_class
@@ -62,7 +63,7 @@ def one(generator: str, epsilon: float, canaries: int, epochs: int | None, threa
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, _ = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
-    config = recommend(DatasetFacts(schema.max_rows, len(schema.modelled_columns)), quality="balanced")
+    config = recommend(DatasetFacts(schema.max_rows, len(schema.modelled_columns)), preset="balanced")
     config = replace(config, generator=generator, epsilon=epsilon, **({"epochs": epochs} if epochs else {}))
     auditors = auditors or (default_auditor(generator),)
     results = run_privacy_audits(train=train, schema=schema, config=config, auditors=auditors,
@@ -89,8 +90,9 @@ def calibration_study(generator: str, epsilon: float, seed: int, epochs: int | N
     from sklearn.metrics import roc_auc_score
 
     from synth_pipeline.data_io import apply_holdout, read_drop
-    from synth_pipeline.pipeline import fit_generator
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
+    from synth_pipeline.chain.training import fit_generator
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
     from synth_pipeline.privacy_audit import audit_guesses, make_canaries
     from synth_pipeline.privacy_audit.scoring import black_box_scores, white_box_scores
     from synth_pipeline.schema import load_schema
@@ -99,7 +101,7 @@ def calibration_study(generator: str, epsilon: float, seed: int, epochs: int | N
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, _ = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
-    config = recommend(DatasetFacts(len(train), len(schema.modelled_columns)), quality="balanced")
+    config = recommend(DatasetFacts(len(train), len(schema.modelled_columns)), preset="balanced")
     config = replace(config, generator=generator, epsilon=epsilon, seed=seed, **({"epochs": epochs} if epochs else {}))
     columns = schema.modelled_columns
     names = [c.name for c in columns]

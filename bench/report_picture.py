@@ -22,16 +22,19 @@ def main() -> None:
     args = parser.parse_args()
 
     from synth_pipeline.data_io import apply_holdout, read_drop
-    from synth_pipeline.pipeline import fit_generator
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
+    from synth_pipeline.chain.training import fit_generator
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
     from synth_pipeline.reporting.plots import marginal_png, marginal_tables
     from synth_pipeline.schema import load_schema
+
+    import numpy as np
 
     schema = load_schema(ROOT / "data/sample/adult_schema.yaml")
     frame = read_drop(ROOT / "data/sample/adult_sample.csv", schema)
     train, holdout = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)  # a fixed benchmark split: benchmarks release nothing
     columns = schema.modelled_columns
-    config = replace(recommend(DatasetFacts(len(train), len(columns)), quality="balanced"),
+    config = replace(recommend(DatasetFacts(len(train), len(columns)), preset="balanced"),
                      epsilon=args.epsilon, epochs=args.epochs)
     model, _ = fit_generator(train, columns, config, plan_training(config, len(train), columns=columns))
     synthetic = model.sample(len(holdout), seed=1)

@@ -29,8 +29,9 @@ def main() -> None:
     import torch
 
     from synth_pipeline.data_io import apply_holdout, read_drop
-    from synth_pipeline.pipeline import fit_generator
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
+    from synth_pipeline.chain.training import fit_generator
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
     from synth_pipeline.schema import load_schema
     from synth_pipeline.synthesizers import training
 

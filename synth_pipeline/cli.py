@@ -23,6 +23,8 @@ from pathlib import Path
 log = logging.getLogger("synth_pipeline")
 
 SAMPLE_DROP = "data/sample/adult_sample.csv"
+DEFAULT_POLICY = "data/release_policy.yaml"
+FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.audit",
@@ -63,95 +65,122 @@ def _positive_int(text: str) -> int:
 emit, positive_float, positive_int = _emit, _positive_float, _positive_int
 
 
+# -- config flags ------------------------------------------------------------------------
+def add_config_flags(parser: argparse.ArgumentParser, *, only: tuple[str, ...] | None = None,
+                     required: tuple[str, ...] = (), checked: bool = True) -> None:
+    """One flag per settable config field (``privacy.config.settable_fields``: the same
+    declaration as the Dagster run config); empty flags take the recommendation. ``checked``
+    False leaves the judging of values to the validator (``validate-config``)."""
+    from synth_pipeline.privacy.config import settable_fields
+
+    for f in settable_fields():
+        if only is not None and f.name not in only:
+            continue
+        kind = ({float: _positive_float, int: int if f.name == "seed" else _positive_int}.get(f.type, f.type)
+                if checked else f.type)
+        default = "recommended" if f.default is None else f.default
+        parser.add_argument("--" + f.name.replace("_", "-"), *FLAG_ALIASES.get(f.name, ()), dest=f.name, type=kind, default=None,
+                            required=f.name in required, help=f"{f.help} (default: {default})")
+
+
+def _given_fields(args) -> dict:
+    from synth_pipeline.privacy.config import settable_fields
+
+    return {f.name: getattr(args, f.name) for f in settable_fields() if getattr(args, f.name, None) is not None}
+
+
+def _chain(args, schema, *, progress=None):
+    from synth_pipeline.chain import ReleaseChain
+    from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
+    from synth_pipeline.reporting.documents import instance_secret
+
+    policy = load_policy(args.policy) if args.policy else (
+        load_policy(DEFAULT_POLICY) if Path(DEFAULT_POLICY).is_file() else AuditPolicy())
+    return ReleaseChain(schema=schema, ledger=_ledger(args), outputs_dir=args.outputs, policy=policy,
+                        secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema,
+                        progress=progress)
+
+
 # -- synthesize -----------------------------------------------------------------------
 def cmd_synthesize(args) -> int:
-    from synth_pipeline import pipeline
-    from synth_pipeline.data_io import read_drop, split_holdout
-    from synth_pipeline.pii import pii_problems, scan
-    from synth_pipeline.privacy.ledger import PrivacyLedger
-    from synth_pipeline.profiling import profile_dataset
-    from synth_pipeline.quality.expectations import validate_raw
+    """The whole release path with every gate, as the Dagster job runs it. Exit 0 with the
+    release written; 1 when a gate blocks (nothing public written; the JSON names the gate,
+    its value and threshold); 2 on bad input."""
+    import uuid
+
+    from synth_pipeline.chain import GateFailed
     from synth_pipeline.schema import load_schema
 
     started = time.perf_counter()
     schema = load_schema(args.schema)
-    frame = read_drop(args.input, schema)
-    raw = validate_raw(frame, schema)
-    if not raw.success:
-        raise UsageError(f"{Path(args.input).name} fails the raw-data gate: " + "; ".join(raw.problems()))
-    pii = scan(frame, schema)
-    if pii_problems(pii):
-        raise UsageError("; ".join(pii_problems(pii)))
-    profile = profile_dataset(frame, schema)
-    config, validation = pipeline.resolve_config(
-        profile, schema, generator=args.generator, epsilon=args.epsilon, delta=args.delta, seed=args.seed,
-        synthetic_rows=args.rows, epochs=args.epochs, batch_size=args.batch_size)
-    if not validation.is_valid:
-        raise UsageError("invalid config: " + "; ".join(validation.errors))
-    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction)
-    ledger = PrivacyLedger(args.ledger, default_budget_epsilon=args.budget_epsilon,
-                           default_budget_delta=args.budget_delta)
-    output = Path(args.output)
-    result = pipeline.train_release(train=train, schema=schema, config=config, ledger=ledger,
-                                    run_key=f"cli:{os.getpid()}:{time.time_ns()}",
-                                    model_dir=output.with_suffix("").with_name(output.stem + "_model"),
-                                    drop_rows=len(frame))
-    synthetic = pipeline.sample_release(result["model_dir"], rows=result["synthetic_rows"],
-                                        seed=config.seed)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() in (".parquet", ".pq"):
-        synthetic.to_parquet(output, index=False)
-    else:
-        synthetic.to_csv(output, index=False)
-    _emit({"generator": result["generator"], "epsilon": result["privacy"]["epsilon_spent"],
-           "delta": result["privacy"]["delta"], "rows": len(synthetic),
-           "seconds": round(time.perf_counter() - started, 2), "output": str(output),
-           "model_dir": result["model_dir"], "warnings": validation.warnings})
+    chain = _chain(args, schema, progress=lambda line: log.info("%s", line))
+    try:
+        run = chain.run(args.input, run_id=f"cli-{uuid.uuid4().hex}", preset=args.preset, **_given_fields(args))
+    except GateFailed as exc:
+        v = exc.verdict
+        _emit({"released": False, "gate": v.gate, "value": v.value, "threshold": v.threshold,
+               "reason": v.description, "seconds": round(time.perf_counter() - started, 2),
+               "note": "nothing public was written; what training spent stays charged"})
+        return 1
+    output = None
+    if args.output:
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() in (".parquet", ".pq"):
+            shutil.copyfile(run.release.paths["parquet"], output)
+        else:
+            shutil.copyfile(run.release.csv, output)
+    privacy = run.model.privacy
+    _emit({"released": True, "generator": run.model.generator, "epsilon": privacy["epsilon_spent"],
+           "delta": privacy["delta"], "rows": run.release.rows, "gates_passed": len(run.verdicts),
+           "seconds": round(time.perf_counter() - started, 2), "release": str(run.release.csv.parent),
+           "output": str(output) if output else None, "internal_review": str(run.documents.paths["html"]),
+           "warnings": run.resolved.validation.warnings})
     return 0
 
 
 # -- config -----------------------------------------------------------------------------
-def _facts(args):
-    from synth_pipeline.privacy.config import DatasetFacts
+def _profile(args):
+    """The profile the pipeline would build: from the drop with --input, else from the
+    public schema alone (a drop at the schema's max_rows)."""
+    from synth_pipeline.chain.results import Profile
+    from synth_pipeline.data_io import read_drop
+    from synth_pipeline.profiling import profile_dataset
+    from synth_pipeline.schema import load_schema
 
+    schema = load_schema(args.schema)
     if args.input:
-        from synth_pipeline.data_io import read_drop
-        from synth_pipeline.profiling import dataset_facts, profile_dataset
-        from synth_pipeline.schema import load_schema
-
-        if not args.schema:
-            raise UsageError("--input needs --schema")
-        schema = load_schema(args.schema)
-        return dataset_facts(profile_dataset(read_drop(args.input, schema), schema), holdout_fraction=0.2)
-    if not args.rows or not args.columns:
-        raise UsageError("give the data size: --rows N --columns C, or --input FILE --schema FILE")
-    return DatasetFacts(n_rows=args.rows, n_columns=args.columns)
+        return schema, Profile.from_dict(profile_dataset(read_drop(args.input, schema), schema))
+    if schema.max_rows is None:
+        raise UsageError("the schema declares no max_rows: declare it, or give the drop with --input")
+    return schema, Profile.from_dict(profile_dataset(None, schema, n_rows=schema.max_rows))
 
 
 def cmd_validate_config(args) -> int:
-    from synth_pipeline.privacy.config import SynthesisConfig, validate
+    """The pipeline's own validator (the config gate's): exit 0 when valid, 1 when not."""
+    from synth_pipeline.chain.configuring import validate_config
+    from synth_pipeline.privacy.config import SynthesisConfig
 
     try:
         raw = json.loads(Path(args.config).read_text(encoding="utf-8")) if args.config else {}
     except (OSError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read config {args.config}: {exc}") from None
-    overrides = {k: getattr(args, k) for k in ("generator", "epsilon", "delta", "epochs", "batch_size")
-                 if getattr(args, k) is not None}
+    schema, profile = _profile(args)
     try:
-        config = SynthesisConfig.from_dict({**raw, **overrides})
+        config = SynthesisConfig.from_dict({**raw, **_given_fields(args)})
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    result = validate(config, _facts(args))
-    _emit({k: v for k, v in result.as_dict().items()})
+    result = validate_config(config, profile.as_dict(), schema)
+    _emit(result.as_dict())
     return 0 if result.is_valid else 1
 
 
 def cmd_recommend_config(args) -> int:
-    from synth_pipeline.privacy.config import recommend, validate
+    """What the dp_config asset would resolve for this schema (and drop), with no field set."""
+    from synth_pipeline.chain.configuring import resolve_config
 
-    facts = _facts(args)
-    config = recommend(facts, quality=args.quality)
-    result = validate(config, facts)
+    schema, profile = _profile(args)
+    config, result = resolve_config(profile.as_dict(), schema, preset=args.preset)
     _emit({"is_valid": result.is_valid, "errors": result.errors, "warnings": result.warnings,
            "recommended_config": config.as_dict(), "plan": result.plan, "privacy_level": result.privacy_level})
     return 0
@@ -219,7 +248,9 @@ def cmd_ledger(args) -> int:
 
 # -- demo ----------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
-    """The whole chain on the bundled sample, recorded in the repository's Dagster instance."""
+    """The whole chain on the bundled sample, recorded in the repository's Dagster instance.
+    The console shows one line per stage and progress inside the long ones; Dagster's own
+    event lines stay in its storage (the UI shows them)."""
     from synth_pipeline.defs.resources import project_root
 
     root = project_root()
@@ -227,7 +258,7 @@ def cmd_demo(args) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(root))
     import dagster as dg
 
-    from synth_pipeline.definitions import defs
+    from synth_pipeline.definitions import build_definitions
     from synth_pipeline.defs.partitions import data_drops
 
     incoming = root / "data" / "incoming" / DEMO_PARTITION
@@ -237,11 +268,10 @@ def cmd_demo(args) -> int:
     instance = dg.DagsterInstance.get()
     if not instance.has_dynamic_partition(data_drops.name, DEMO_PARTITION):
         instance.add_dynamic_partitions(data_drops.name, [DEMO_PARTITION])
-    given = {"generator": args.generator, "epochs": args.epochs}
-    run_config = {"ops": {"dp_config": {"config": {"epsilon": args.epsilon,
-                                                   **{k: v for k, v in given.items() if v is not None}}}}}
-    log.info("materializing the whole chain for partition %s (ε=%s)", DEMO_PARTITION, args.epsilon)
-    result = defs.resolve_job_def("synthesize_release").execute_in_process(
+    run_config = {"ops": {"dp_config": {"config": _given_fields(args)}},
+                  "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    log.info("materializing the whole chain for partition %s", DEMO_PARTITION)
+    result = build_definitions().resolve_job_def("synthesize_release").execute_in_process(
         partition_key=DEMO_PARTITION, instance=instance, run_config=run_config, raise_on_error=False)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     if not result.success or failed_checks:
@@ -252,15 +282,16 @@ def cmd_demo(args) -> int:
                     and "DagsterAssetCheckFailedError" not in ev.event_specific_data.error.message]
         _emit({"success": False, "run_id": result.run_id, "reasons": reasons})
         return 1
-    report = result.output_for_node("compliance_report")
+    documents = result.output_for_node("compliance_report")
     model = result.output_for_node("dp_model")
-    gates = result.output_for_node("audit_metrics")["gates"]
-    _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model["generator"],
-           "epsilon_spent": model["privacy"]["epsilon_spent"], "delta": model["privacy"]["delta"],
-           "gates_passed": f"{sum(g['passed'] for g in gates)} of {len(gates)}",
-           "released_table": result.output_for_node("released")["csv"],
-           "release": {k: v for k, v in result.output_for_node("released").items() if k != "csv"},
-           "internal_review": report,
+    verdicts = result.output_for_node("audit_metrics").verdicts
+    release = result.output_for_node("released")
+    _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model.generator,
+           "epsilon_spent": model.privacy["epsilon_spent"], "delta": model.privacy["delta"],
+           "gates_passed": f"{sum(v.passed for v in verdicts)} of {len(verdicts)}",
+           "released_table": str(release.csv),
+           "release": {k: str(v) for k, v in release.paths.items() if k != "csv"},
+           "internal_review": {k: str(v) for k, v in documents.paths.items()},
            "ui": "DAGSTER_HOME=$PWD .venv/bin/dagster dev  (then open http://localhost:3000)"})
     return 0
 
@@ -273,9 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled sample in the local Dagster instance")
-    demo.add_argument("--epsilon", type=_positive_float, default=3.0, help="ε of this release (default 3)")
-    demo.add_argument("--generator", help="aim, mst, dp-tvae or dp-ctgan (default: recommended for the sample: aim)")
-    demo.add_argument("--epochs", type=_positive_int, help="training epochs of dp-tvae/dp-ctgan (default: recommended)")
+    add_config_flags(demo, only=("generator", "epsilon", "epochs"))
     demo.set_defaults(func=cmd_demo)
 
     def ledger_options(p):
@@ -285,38 +314,30 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--budget-delta", type=_positive_float, default=1e-5,
                        help="budget δ given to a dataset on first use (default 1e-5)")
 
-    syn = sub.add_parser("synthesize", help="profile, scan, validate, charge, fit and sample outside Dagster")
+    syn = sub.add_parser("synthesize", help="the whole release path outside Dagster, with every gate; writes the "
+                                            "release only when every gate passes")
     syn.add_argument("--input", required=True, help="the private table (CSV or Parquet)")
     syn.add_argument("--schema", required=True, help="its public schema (YAML)")
-    syn.add_argument("--generator",
-                     help="aim, mst, dp-tvae or dp-ctgan (default: the one recommended for this table and ε); "
-                          "tvae and ctgan are non-private twins")
-    syn.add_argument("--epsilon", type=_positive_float, required=True, help="ε of this release (charged)")
-    syn.add_argument("--delta", type=_positive_float, help="default: min(1e-5, 0.1/n)")
-    syn.add_argument("--rows", type=_positive_int, help="synthetic rows (default: a DP estimate of the training rows)")
-    syn.add_argument("--epochs", type=_positive_int, help="training epochs (default: recommended for n)")
-    syn.add_argument("--batch-size", type=_positive_int, help="expected batch size (default: recommended for n)")
-    syn.add_argument("--seed", type=int, default=0, help="seed of training and sampling (default 0)")
-    syn.add_argument("--output", required=True, help="output file (.csv or .parquet)")
+    add_config_flags(syn, required=("epsilon",))
+    syn.add_argument("--preset", choices=("privacy", "balanced", "utility"), default="balanced",
+                     help="what the recommendation favours for the fields left empty (default balanced)")
+    syn.add_argument("--policy", help=f"release policy YAML (default: {DEFAULT_POLICY})")
+    syn.add_argument("--outputs", default="data/outputs", help="folder of the runs (default data/outputs)")
+    syn.add_argument("--state", default="data/state", help="folder of the instance secret (default data/state)")
+    syn.add_argument("--output", help="also copy the released table here (.csv or .parquet), once released")
     ledger_options(syn)
     syn.set_defaults(func=cmd_synthesize)
 
-    for name, func, help_text in (("validate-config", cmd_validate_config, "validate a config against the data size"),
-                                  ("recommend-config", cmd_recommend_config, "recommend a config for the data size")):
+    for name, func, help_text in (("validate-config", cmd_validate_config, "validate a config as the config gate does"),
+                                  ("recommend-config", cmd_recommend_config, "the config the pipeline would use")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--input", help="the table (CSV or Parquet), to read its size")
-        p.add_argument("--schema", help="its public schema (YAML)")
-        p.add_argument("--rows", type=_positive_int, help="the public row bound (max_rows), instead of --input")
-        p.add_argument("--columns", type=_positive_int, help="modelled columns, instead of --input")
+        p.add_argument("--schema", required=True, help="the public schema (YAML)")
+        p.add_argument("--input", help="the drop (CSV or Parquet), for the checks of its size against max_rows")
         if name == "validate-config":
             p.add_argument("--config", help="JSON file with config fields")
-            p.add_argument("--generator", help="aim, mst, dp-tvae, dp-ctgan, tvae or ctgan")
-            p.add_argument("--epsilon", type=float, help="target ε")
-            p.add_argument("--delta", type=float, help="δ (default: min(1e-5, 0.1/n))")
-            p.add_argument("--epochs", type=int, help="training epochs")
-            p.add_argument("--batch-size", type=int, help="expected batch size")
+            add_config_flags(p, checked=False)
         else:
-            p.add_argument("--quality", choices=("privacy", "balanced", "utility"), default="balanced")
+            p.add_argument("--preset", choices=("privacy", "balanced", "utility"), default="balanced")
         p.set_defaults(func=func)
 
     led = sub.add_parser("ledger", help="inspect and set the privacy ledger")
@@ -356,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "demo" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("great_expectations", "jax", "absl"):  # their INFO lines say nothing a user acts on
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)
     except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:

@@ -2,7 +2,7 @@
 
 Reads private values, not DP: the frame read here feeds the DP generators (which charge
 the ledger) and the internal, non-DP audit. Error messages name the file and the problem,
-never a value from the rows (DESIGN.md, invariant 5).
+never a value from the rows (docs/privacy.md, invariant 5).
 """
 
 from __future__ import annotations

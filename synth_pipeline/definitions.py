@@ -1,24 +1,29 @@
-"""The Dagster code location: `dagster dev` and `dagster definitions validate` load `defs`."""
+"""The Dagster code location: `dg dev`, `dg list defs`, `dg check defs`, `dagster dev` and
+`dagster definitions validate` load ``defs``, built from the ``defs/`` folder."""
+
+from pathlib import Path
 
 import dagster as dg
 
-from synth_pipeline.defs import assets, privacy_audit
-from synth_pipeline.defs.checks import all_checks
-from synth_pipeline.defs.jobs import refresh_audit, synthesize_release
+from synth_pipeline.defs.io import DropReferenceIOManager
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
-from synth_pipeline.defs.schedules import nightly_audit_refresh
-from synth_pipeline.defs.sensors import incoming_drops_sensor
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def build_definitions(*, files: ProjectFiles | None = None, ledger: LedgerResource | None = None) -> dg.Definitions:
+    """Every asset, check, job, sensor and schedule of ``defs/``, with the project's
+    resources (or the given ones: tests point them at a temporary project)."""
+    files = files or ProjectFiles()
+    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
     return dg.Definitions(
-        assets=[*dg.load_assets_from_modules([assets]), privacy_audit.privacy_audit],
-        asset_checks=[*all_checks, privacy_audit.privacy_audit_gate],
-        jobs=[synthesize_release, refresh_audit, privacy_audit.privacy_audit_job],
-        sensors=[incoming_drops_sensor],
-        schedules=[nightly_audit_refresh, privacy_audit.weekly_privacy_audit],
-        resources={"files": files or ProjectFiles(), "ledger": ledger or LedgerResource()},
+        assets=loaded.assets, asset_checks=loaded.asset_checks, jobs=loaded.jobs, sensors=loaded.sensors,
+        schedules=loaded.schedules,
+        resources={"files": files, "ledger": ledger or LedgerResource(),
+                   "drop_io_manager": DropReferenceIOManager(files=files)},
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -2,7 +2,7 @@
 
 Reads private values, not DP: a seeded sample of each text column is matched against
 identifier patterns. The result only decides the PII gate (and drops nothing silently);
-it reports column names, pattern names and shares, never a value (invariant 5).
+it reports column names, pattern names and shares, never a value (docs/privacy.md, invariant 5).
 """
 
 from __future__ import annotations

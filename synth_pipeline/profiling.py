@@ -19,8 +19,11 @@ from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.transforms import TableCodec, UnmodellableColumnError
 
 
-def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
+def profile_dataset(frame: pd.DataFrame | None, schema: TableSchema, *, n_rows: int | None = None) -> dict:
+    """Public schema facts plus the drop's row count (private, internal: input checks only).
+    Without a frame (``validate-config`` on a schema alone) ``n_rows`` stands in for it."""
     modelled = schema.modelled_columns
+    n = int(len(frame)) if frame is not None else int(n_rows or 0)
     unmodellable, dp_statistics_needed = [], []
     for col in modelled:
         if needs_dp_bounds(col) or needs_dp_categories(col):
@@ -32,11 +35,11 @@ def profile_dataset(frame: pd.DataFrame, schema: TableSchema) -> dict:
             unmodellable.append(str(exc))
     return {
         "dataset": schema.dataset,
-        "n_rows": int(len(frame)),
+        "n_rows": n,
         "n_rows_status": "read from the drop: private, internal; input checks only (never a rate, δ or size)",
         "max_rows": schema.max_rows,
         "relation": schema.relation,
-        "public_rows": schema.public_row_bound(int(len(frame))),
+        "public_rows": schema.public_row_bound(n),
         "n_columns": len(schema.columns),
         "columns": [
             {"name": c.name, "type": c.type, "roles": list(c.roles), "nullable": c.nullable,

@@ -2,13 +2,14 @@
 
 Uses public schema only: nothing in this module reads private values. Types, bounds and
 category lists declared here are the only column facts the generators may use without a
-DP mechanism (DESIGN.md, invariant 1).
+DP mechanism (docs/privacy.md, invariant 1).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -187,11 +188,18 @@ def parse_schema(raw: dict) -> TableSchema:
 
 
 def load_schema(path: str | Path) -> TableSchema:
+    """The schema of a YAML file, parsed once per version of the file (path, size, mtime)."""
     path = Path(path)
     if not path.is_file():
         raise SchemaError(f"schema file {path} does not exist")
+    stat = path.stat()
+    return _parse_file(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _parse_file(path: str, size: int, mtime_ns: int) -> TableSchema:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from None
     return parse_schema(raw)

@@ -27,7 +27,7 @@ def cmd_compare(args) -> int:
     os.environ.setdefault("DAGSTER_HOME", str(root))
     import dagster as dg
 
-    from synth_pipeline.definitions import defs
+    from synth_pipeline.definitions import build_definitions
     from synth_pipeline.defs.partitions import data_drops
     from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
     from synth_pipeline.defs.sweep import run_sweep
@@ -46,7 +46,7 @@ def cmd_compare(args) -> int:
                 for e in (args.epsilons[:1] if g in NON_PRIVATE_GENERATORS else args.epsilons)]
     base = {"epochs": args.epochs} if args.epochs else {}
     log.info("sweep of %d run(s) on %s", len(settings), partition)
-    comparison, paths = run_sweep(defs=defs, instance=instance, partition=partition, settings=settings,
+    comparison, paths = run_sweep(defs=build_definitions(), instance=instance, partition=partition, settings=settings,
                                   files=files, ledger=LedgerResource(), base_config=base)
     emit({"sweep_id": comparison["sweep_id"], "partition": partition,
           "runs": [{k: r.get(k) for k in ("label", "run_id", "status", "epsilon", "utility")}

@@ -31,29 +31,35 @@ def register(subparsers) -> None:
 
 
 def cmd_privacy_audit(args) -> int:
-    from synth_pipeline import pipeline
+    """The chain's own stages up to the split (raw-data, PII and config gates included), then
+    the audit's fit of the training split."""
+    import uuid
+
+    from synth_pipeline.chain import ReleaseChain
+    from synth_pipeline.chain.gates import describe
     from synth_pipeline.cli import UsageError, emit
-    from synth_pipeline.data_io import read_drop, split_holdout
+    from synth_pipeline.privacy.ledger import PrivacyLedger
     from synth_pipeline.privacy_audit import CanaryError, run_privacy_audit
-    from synth_pipeline.profiling import profile_dataset
-    from synth_pipeline.quality.expectations import validate_raw
     from synth_pipeline.schema import load_schema
 
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence must lie in (0, 1), got {args.confidence}")
+    import tempfile
+
     schema = load_schema(args.schema)
-    frame = read_drop(args.input, schema)
-    raw = validate_raw(frame, schema)
-    if not raw.success:
-        raise UsageError(f"the input fails the raw-data gate: " + "; ".join(raw.problems()))
-    config, validation = pipeline.resolve_config(
-        profile_dataset(frame, schema), schema, generator=args.generator, epsilon=args.epsilon, delta=args.delta,
-        seed=args.seed, epochs=args.epochs, batch_size=args.batch_size)
-    if not validation.is_valid:
-        raise UsageError("invalid config: " + "; ".join(validation.errors))
-    train, _ = split_holdout(frame, holdout_fraction=config.holdout_fraction)
+    with tempfile.TemporaryDirectory(prefix=f"privacy-audit-{uuid.uuid4().hex[:6]}-") as scratch:
+        # The audit charges nothing: a scratch ledger, never the dataset's, prices nothing.
+        chain = ReleaseChain(schema=schema, ledger=PrivacyLedger(f"{scratch}/ledger.duckdb"), outputs_dir=scratch)
+        drop = chain.read(args.input)
+        profile = chain.profile(drop)
+        resolved = chain.resolve(profile, generator=args.generator, epsilon=args.epsilon, delta=args.delta,
+                                 seed=args.seed, epochs=args.epochs, batch_size=args.batch_size)
+        for verdict in (chain.check_raw(drop), chain.check_pii(chain.scan_pii(drop)), chain.check_config(resolved)):
+            if not verdict.passed:
+                raise UsageError(describe(verdict))
+        train, _ = chain.split(drop, resolved).apply(drop)
     try:
-        result = run_privacy_audit(train=train, schema=schema, config=config, auditor=args.auditor,
+        result = run_privacy_audit(train=train, schema=schema, config=resolved.config, auditor=args.auditor,
                                    canaries=args.canaries, confidence=args.confidence)
     except CanaryError as exc:
         raise UsageError(str(exc)) from None

@@ -4,18 +4,15 @@ runs it on demand (a new generator version) and on the schedule. Thin: the core 
 ``synth_pipeline.privacy_audit``.
 
 Reads private values (the drop's training split), NOT DP: the result is an internal
-statistic (DESIGN.md invariant 4); its metadata holds counts and ε figures only.
+statistic (docs/privacy.md, invariant 4); its metadata holds counts and ε figures only.
 """
 
 import dagster as dg
-import numpy as np
-import pandas as pd
 
-from synth_pipeline.data_io import apply_holdout
+from synth_pipeline.chain.results import Drop, ResolvedConfig, Split
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import ProjectFiles
 from synth_pipeline.defs.schedules import latest_drop_request
-from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy_audit import run_privacy_audit
 
 
@@ -31,15 +28,14 @@ class PrivacyAuditConfig(dg.Config):
 
 
 @dg.asset(partitions_def=data_drops, group_name="privacy_audit", kinds={"pytorch"})
-def privacy_audit(context: dg.AssetExecutionContext, config: PrivacyAuditConfig, raw_dataset: pd.DataFrame,
-                  holdout_split: np.ndarray, dp_config: dict, files: ProjectFiles) -> dict:
+def privacy_audit(context: dg.AssetExecutionContext, config: PrivacyAuditConfig, raw_dataset: Drop,
+                  holdout_split: Split, dp_config: ResolvedConfig, files: ProjectFiles) -> dict:
     """One-run canary audit of the configured generator: an empirical ε lower bound next to
     the claimed ε. Reads the training split, NOT DP, internal; its fit is never released."""
-    if not dp_config["validation"]["is_valid"]:
+    if not dp_config.is_valid:
         raise dg.Failure(description="the release config is invalid: fix it before auditing")
-    release = SynthesisConfig.from_dict(dp_config["config"])
-    train, _ = apply_holdout(raw_dataset, holdout_split)
-    result = run_privacy_audit(train=train, schema=files.schema(), config=release, auditor=config.auditor,
+    train, _ = holdout_split.apply(raw_dataset)
+    result = run_privacy_audit(train=train, schema=files.schema(), config=dp_config.config, auditor=config.auditor,
                                canaries=config.canaries, confidence=config.confidence)
     context.add_output_metadata({
         "generator": result["generator"], "auditor": result["auditor"],

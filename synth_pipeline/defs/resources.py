@@ -1,4 +1,4 @@
-"""Resources: where the project's files live, and the privacy ledger."""
+"""Resources: where the project's files live, the privacy ledger, and the chain they make."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class ProjectFiles(dg.ConfigurableResource):
         return p if p.is_absolute() else base / p
 
     def schema(self) -> TableSchema:
-        return load_schema(self.path(self.schema_path))
+        return load_schema(self.path(self.schema_path))  # parsed once per file version (schema.load_schema)
 
     def policy(self) -> AuditPolicy:
         """The release policy: one threshold per audit gate."""
@@ -52,10 +52,13 @@ class ProjectFiles(dg.ConfigurableResource):
     def drop_path(self, partition_key: str) -> Path:
         return self.path(self.incoming_dir) / partition_key
 
-    def release_dir(self, dataset: str, partition_key: str, run_id: str) -> Path:
-        from synth_pipeline.pipeline import safe_name
+    def chain(self, ledger: "LedgerResource", *, progress=None):
+        """The release chain over this project's schema, policy, folders and ledger."""
+        from synth_pipeline.chain import ReleaseChain
 
-        return self.path(self.outputs_dir) / safe_name(dataset) / safe_name(partition_key) / run_id[:8]
+        return ReleaseChain(schema=self.schema(), ledger=ledger.ledger(), outputs_dir=self.path(self.outputs_dir),
+                            policy=self.policy(), secret=self.instance_secret(),
+                            schema_path=self.path(self.schema_path), progress=progress)
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -72,3 +75,16 @@ class LedgerResource(dg.ConfigurableResource):
             p = (Path(self.root) if self.root else project_root()) / p
         return PrivacyLedger(p, default_budget_epsilon=self.default_budget_epsilon,
                              default_budget_delta=self.default_budget_delta)
+
+
+def training_pool() -> str:
+    """The concurrency pool of the dataset this code location releases: two releases of one
+    dataset never train at once (dagster.yaml gives each pool one slot); another code
+    location, another dataset, trains beside it. Read from the project's public schema."""
+    from synth_pipeline.chain import safe_name
+
+    try:
+        dataset = ProjectFiles().schema().dataset
+    except Exception:  # noqa: BLE001 (a broken schema fails its own gate at run time; the pool keeps a name)
+        dataset = "default"
+    return f"train_{safe_name(dataset)}"

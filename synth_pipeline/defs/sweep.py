@@ -1,7 +1,7 @@
 """A config sweep: the release job once per setting (generator, ε, …) on one drop, each a
 tagged Dagster run, then one comparison report of all of them.
 
-Every run is a release charged in full to the dataset's ledger (invariant 6); a run the
+Every run is a release charged in full to the dataset's ledger (docs/privacy.md, invariant 6); a run the
 budget refuses is listed with its reason. Reads no private values itself: rows come from
 the runs' written reports and gate verdicts.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
-from synth_pipeline.pipeline import safe_name
+from synth_pipeline.chain import safe_name
 from synth_pipeline.reporting.comparison import build_comparison, comparison_row, write_comparison
 
 SWEEP_TAG = "synth_pipeline/sweep"
@@ -53,7 +53,7 @@ def run_sweep(*, defs: dg.Definitions, instance: dg.DagsterInstance, partition: 
         report = None
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
         if "compliance_report" in materialized:
-            report = result.output_for_node("compliance_report")
+            report = {k: str(v) for k, v in result.output_for_node("compliance_report").paths.items()}
         rows.append(comparison_row(
             setting=setting, run_id=result.run_id, success=result.success and not reasons, reasons=reasons,
             release_report=_read_json(report["json"]) if report else None,

@@ -1,1 +1,1 @@
-"""Audit metrics: computed on private data, not DP, for the internal review only (invariant 4)."""
+"""Audit metrics: computed on private data, not DP, for the internal review only (docs/privacy.md, invariant 4)."""

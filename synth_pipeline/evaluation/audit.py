@@ -1,7 +1,7 @@
 """The audit suite: every metric on (real train, real holdout, synthetic), then the gates.
 
 Reads private values, not DP: the results are internal review material, aggregated, and
-every report marks them as such (DESIGN.md, invariant 4).
+every report marks them as such (docs/privacy.md, invariant 4).
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
             metrics[name] = compute()
         except AuditInputError as exc:  # the frames cannot support this metric: say why, fail its gate
             metrics[name] = {"error": str(exc)}
-        except ValueError as exc:  # a library's message may quote a value (invariant 5): keep its type only
+        except ValueError as exc:  # a library's message may quote a value (docs/privacy.md, invariant 5): keep its type only
             metrics[name] = {"error": f"{name} could not be computed ({type(exc).__name__}; message withheld)"}
         seconds[name] = round(time.perf_counter() - start, 3)
-        log.debug("audit %s took %.2f s", name, seconds[name])
+        log.info("evaluation: %s done in %.1f s", name, seconds[name])
 
     scores = {}
 

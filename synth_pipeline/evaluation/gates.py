@@ -40,10 +40,16 @@ class AuditPolicy:
 
 @dataclass(frozen=True)
 class GateSpec:
+    """``upper``: where the upper end of the metric's 95% interval sits, for the attack
+    ceilings that have one; the gate then compares that end (the release must show, with
+    95% confidence, that the risk is below the ceiling), not the point estimate, which flips
+    between runs when it sits near the threshold."""
+
     gate: str
     metric: str
     path: tuple[str, ...]  # where the value sits in the audit metrics dict
     threshold: str  # the AuditPolicy field
+    upper: tuple[str, ...] | None = None  # path to the upper confidence bound (a number or an [lo, hi] pair)
 
 
 GATES: tuple[GateSpec, ...] = (
@@ -57,15 +63,19 @@ GATES: tuple[GateSpec, ...] = (
     GateSpec("category_coverage_floor", "category_coverage_min", ("coverage", "min"), "min_category_coverage"),
     GateSpec("subgroup_error_ceiling", "subgroup_marginal_error", ("subgroups", "max_marginal_error"),
              "max_subgroup_marginal_error"),
-    GateSpec("dcr_ceiling", "dcr_share", ("dcr", "dcr_share"), "max_dcr_share"),
+    GateSpec("dcr_ceiling", "dcr_share", ("dcr", "dcr_share"), "max_dcr_share", ("dcr", "dcr_share_ci")),
     GateSpec("copy_ceiling", "exact_match_share", ("dcr", "exact_match_share"), "max_exact_match_share"),
     GateSpec("nndr_floor", "nndr_median", ("dcr", "nndr_median"), "min_nndr_median"),
-    GateSpec("membership_inference_ceiling", "membership_auc", ("membership", "auc"), "max_membership_auc"),
+    GateSpec("membership_inference_ceiling", "membership_auc", ("membership", "auc"), "max_membership_auc",
+             ("membership", "auc_ci")),
     GateSpec("attribute_inference_ceiling", "attribute_inference_advantage", ("attribute_inference", "max_advantage"),
-             "max_attribute_inference_advantage"),
-    GateSpec("singling_out_ceiling", "singling_out_risk", ("singling_out", "risk"), "max_singling_out_risk"),
-    GateSpec("linkability_ceiling", "linkability_risk", ("linkability", "risk"), "max_linkability_risk"),
-    GateSpec("inference_ceiling", "inference_risk", ("inference", "risk"), "max_inference_risk"),
+             "max_attribute_inference_advantage", ("attribute_inference", "max_advantage_upper")),
+    GateSpec("singling_out_ceiling", "singling_out_risk", ("singling_out", "risk"), "max_singling_out_risk",
+             ("singling_out", "ci")),
+    GateSpec("linkability_ceiling", "linkability_risk", ("linkability", "risk"), "max_linkability_risk",
+             ("linkability", "ci")),
+    GateSpec("inference_ceiling", "inference_risk", ("inference", "risk"), "max_inference_risk",
+             ("inference", "risk_upper")),
 )
 
 
@@ -81,7 +91,25 @@ def load_policy(path: str | Path) -> AuditPolicy:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"cannot read the release policy {path}: {type(exc).__name__}") from None
+    if isinstance(raw, dict) and "compared" in raw:
+        check_compared_sides(raw["compared"], source=str(path))
     return policy_from_mapping(raw.get("thresholds", raw) if isinstance(raw, dict) else raw, source=str(path))
+
+
+def compared_sides() -> dict[str, str]:
+    """Per threshold, what its gate compares: ``upper_bound`` (the upper end of the 95%
+    interval: the attack ceilings that have one) or ``point`` (the estimate itself)."""
+    return {spec.threshold: "upper_bound" if spec.upper is not None else "point" for spec in GATES}
+
+
+def check_compared_sides(declared, *, source: str) -> None:
+    """The policy file's ``compared`` section states the sides for its readers; it must say
+    what the code does (the sides are part of the gates' definition, not a setting)."""
+    if not isinstance(declared, dict) or declared != compared_sides():
+        wrong = sorted(k for k, v in compared_sides().items() if not isinstance(declared, dict)
+                       or declared.get(k) != v)
+        raise PolicyError(f"{source}: the 'compared' section must state what each gate compares; these entries "
+                          f"differ from the gates' definition: {wrong or sorted(set(declared) - set(compared_sides()))}")
 
 
 def policy_from_mapping(raw, *, source: str = "policy", base: AuditPolicy | None = None) -> AuditPolicy:
@@ -100,12 +128,17 @@ def policy_from_mapping(raw, *, source: str = "policy", base: AuditPolicy | None
 
 @dataclass(frozen=True)
 class GateResult:
+    """``value`` is the point estimate; ``compared`` what the threshold was held against
+    (the upper confidence bound for the attack ceilings that have one, else the value)."""
+
     gate: str
     metric: str
     value: float | None
     threshold: float
     passed: bool
     message: str
+    compared: float | None = None
+    side: str = "point"  # "point" or "upper 95% bound"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -131,11 +164,25 @@ def _gate(spec: GateSpec, metrics: dict, threshold: float) -> GateResult:
         return GateResult(spec.gate, spec.metric, None, threshold, False,
                           f"{spec.metric} was not computed ({why}): the gate cannot pass")
     higher_is_better = spec.threshold.startswith("min_")
-    passed = value >= threshold if higher_is_better else value <= threshold
+    compared, side, what = float(value), "point", ""
+    if spec.upper is not None:
+        bound = _lookup(metrics, spec.upper)
+        bound = bound[1] if isinstance(bound, (list, tuple)) else bound
+        if bound is None or (isinstance(bound, float) and math.isnan(bound)):
+            return GateResult(spec.gate, spec.metric, float(value), threshold, False,
+                              f"{spec.metric} has no confidence interval: the gate cannot pass")
+        compared, side = max(float(bound), float(value)), UPPER_SIDE
+        what = f" (upper 95% bound {compared:.4g})"
+    passed = compared >= threshold if higher_is_better else compared <= threshold
     relation = "≥" if higher_is_better else "≤"
     verdict = "passed" if passed else "failed"
+    subject = "its upper 95% bound" if side == UPPER_SIDE else spec.metric
     return GateResult(spec.gate, spec.metric, float(value), threshold, passed,
-                      f"{spec.metric} = {value:.4g}, must be {relation} {threshold:.4g}: {verdict}")
+                      f"{spec.metric} = {value:.4g}{what}, {subject} must be {relation} {threshold:.4g}: {verdict}",
+                      compared=compared, side=side)
+
+
+UPPER_SIDE = "upper 95% bound"
 
 
 def evaluate_gates(metrics: dict, policy: AuditPolicy) -> list[GateResult]:

@@ -104,4 +104,6 @@ def inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.
                                                 control_successes=hits[1], control_trials=n),
                                 "baseline_rate": baseline}
     risks = [c["risk"] for c in columns.values()]
-    return {"risk": float(max(risks)) if risks else None, "columns": columns}
+    uppers = [c["ci"][1] for c in columns.values()]
+    return {"risk": float(max(risks)) if risks else None,
+            "risk_upper": float(max(uppers)) if uppers else None, "columns": columns}

@@ -50,6 +50,20 @@ def residual_risk(*, attack_successes: int, attack_trials: int, control_successe
             "attacks": int(attack_trials), "controls": int(control_trials)}
 
 
+def share_ci(share: float, trials: int, *, confidence: float = 0.95) -> list[float]:
+    """A Wilson interval around a share observed over ``trials`` (ties counted as halves)."""
+    centre, error = wilson(int(round(share * trials)), trials, confidence=confidence)
+    return [float(max(0.0, centre - error)), float(min(1.0, centre + error))]
+
+
+def difference_ci(p1: float, n1: int, p2: float, n2: int, *, confidence: float = 0.95) -> list[float]:
+    """Normal interval of a difference of two rates p1 − p2 observed over n1 and n2 trials."""
+    if n1 < 1 or n2 < 1:
+        raise AuditInputError("a difference of rates needs at least one trial per side")
+    half = _z(confidence) * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    return [float(p1 - p2 - half), float(p1 - p2 + half)]
+
+
 def auc_with_ci(labels: np.ndarray, scores: np.ndarray, *, confidence: float = 0.95) -> dict:
     """ROC AUC with the Hanley & McNeil (1982) standard error; needs both classes."""
     labels = np.asarray(labels, dtype=bool)

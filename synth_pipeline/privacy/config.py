@@ -1,4 +1,5 @@
-"""The synthesis configuration: validation, recommendation and the privacy-level scale.
+"""The synthesis configuration: its fields, the training plan, the field rules and the
+privacy-level scale (the recommender is ``privacy.recommendation``).
 
 Reads no private values: it works on public dataset facts (the schema's column counts and
 its declared ``max_rows``, the public bound on a drop's rows; the drop's own row count n is
@@ -8,17 +9,18 @@ private and never sets a sampling rate, δ or a recommendation) and the user's s
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from synth_pipeline.privacy.accounting import CalibrationError, calibrate_noise, calibrate_rho
 from synth_pipeline.privacy.secret_random import ReproducibleDPRequested
+from synth_pipeline.synthesizers import registry
 
-MARGINAL_GENERATORS = ("aim", "mst")  # zCDP marginal-based: budget in ρ, no DP-SGD
-DP_GENERATORS = ("dp-tvae", "dp-ctgan") + MARGINAL_GENERATORS
-NON_PRIVATE_GENERATORS = ("tvae", "ctgan")  # comparison twins: no guarantee, never released
-CONDITIONAL_GENERATORS = ("dp-ctgan", "ctgan")  # need category frequencies
-GENERATORS = DP_GENERATORS + NON_PRIVATE_GENERATORS
-QUALITIES = ("privacy", "balanced", "utility")
+# Views of the one registry (synthesizers.registry), for the config rules.
+MARGINAL_GENERATORS = registry.names(family=registry.MARGINAL)  # zCDP marginal-based: budget in ρ, no DP-SGD
+DP_GENERATORS = registry.names(family=registry.DP_SGD) + MARGINAL_GENERATORS
+NON_PRIVATE_GENERATORS = registry.names(family=registry.NON_PRIVATE)  # comparison twins: never released
+CONDITIONAL_GENERATORS = registry.names(conditional=True)  # need category frequencies
+GENERATORS = tuple(registry.GENERATORS)
 
 # Noise multipliers past which DP-SGD learns little (seeds' "epsilon too low" rule).
 NOISE_WARNING = 4.0
@@ -63,19 +65,28 @@ class DatasetFacts:
     n_open: int = 0  # columns whose bounds or categories the schema leaves open (need DP statistics)
 
 
+def _setting(default, help_text: str, *, recommended: bool = False):
+    """A config field and what a person is told about it; ``recommended``: left empty, the
+    recommendation for the table fills it in (the Dagster run config and the CLI flags are
+    derived from these fields: ``settable_fields``)."""
+    return field(default=default, metadata={"help": help_text, "recommended": recommended})
+
+
 @dataclass(frozen=True)
 class SynthesisConfig:
-    generator: str = "dp-tvae"
-    epsilon: float = 3.0
-    delta: float | None = None  # None: default_delta(n)
-    epochs: int = 15
-    batch_size: int = 500
-    max_grad_norm: float = 1.0
-    learning_rate: float = 5e-3
-    synthetic_rows: int | None = None  # None: a DP estimate of the training rows (never n itself)
-    seed: int = 0  # weight initialisation and sampling rows from the fitted model only; never DP noise
-    holdout_fraction: float = 0.2
-    accountant: str = "rdp"
+    generator: str = _setting("dp-tvae", "aim, mst, dp-tvae or dp-ctgan (tvae and ctgan: non-private twins, "
+                              "never released)", recommended=True)
+    epsilon: float = _setting(3.0, "ε of this release, charged to the dataset's budget")
+    delta: float | None = _setting(None, "δ (empty: min(1e-5, 0.1/max_rows))", recommended=True)
+    epochs: int = _setting(15, "training epochs of dp-tvae/dp-ctgan", recommended=True)
+    batch_size: int = _setting(500, "expected Poisson batch size of dp-tvae/dp-ctgan at max_rows", recommended=True)
+    max_grad_norm: float = _setting(1.0, "DP-SGD clipping norm C")
+    learning_rate: float = _setting(5e-3, "optimiser learning rate")
+    synthetic_rows: int | None = _setting(None, "synthetic rows (empty: a DP estimate of the training rows, "
+                                          "never n itself)")
+    seed: int = _setting(0, "weight initialisation and sampling rows from the fitted model only; never DP noise")
+    holdout_fraction: float = _setting(0.2, "share of rows held out for the evaluation, each on a secret coin")
+    accountant: str = _setting("rdp", "DP-SGD accountant (rdp)")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +106,26 @@ class SynthesisConfig:
         if unknown:
             raise ValueError(f"unknown config fields {unknown}; known fields: {sorted(known)}")
         return cls(**raw)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettableField:
+    name: str
+    type: type
+    default: object  # None where the recommendation fills it in
+    help: str
+
+
+def settable_fields() -> tuple[SettableField, ...]:
+    """The one declaration of what a person may set for a release, from ``SynthesisConfig``:
+    the Dagster run config (``defs.assets.SynthesisRunConfig``) and the CLI flags
+    (``cli.add_config_flags``) are derived from it."""
+    kinds = {"generator": str, "epsilon": float, "delta": float, "epochs": int, "batch_size": int,
+             "max_grad_norm": float, "learning_rate": float, "synthetic_rows": int, "seed": int,
+             "holdout_fraction": float, "accountant": str}
+    return tuple(SettableField(name=f.name, type=kinds[f.name], help=f.metadata["help"],
+                               default=None if f.metadata["recommended"] else f.default)
+                 for f in fields(SynthesisConfig))
 
 
 @dataclass(frozen=True)
@@ -182,7 +213,7 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     return replace(plan, noise_multiplier=sigma)
 
 
-def _is_number(value) -> bool:
+def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -190,9 +221,11 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None,
+def check_fields(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None,
              relation: str = "add-remove") -> ValidationResult:
-    """Check a config against the data; say what is wrong and what to use instead."""
+    """The field rules of a config against public facts; say what is wrong and what to use
+    instead. Part of the one validator, ``chain.configuring.validate_config``, which adds the
+    schema's and the row bound's checks: call that."""
     errors: list[str] = []
     warnings: list[str] = []
     n = facts.n_rows
@@ -202,10 +235,10 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
             f"the table has {n} training rows; DP training needs at least 100"])
     if config.generator not in GENERATORS:
         errors.append(f"generator: {config.generator!r} is unknown; choose one of {list(GENERATORS)}")
-    if not _is_number(config.epsilon) or config.epsilon <= 0:
+    if not is_number(config.epsilon) or config.epsilon <= 0:
         errors.append(f"epsilon: must be a positive finite number, got {config.epsilon!r}")
     if config.delta is not None:
-        if not _is_number(config.delta) or not 0 < config.delta < 1:
+        if not is_number(config.delta) or not 0 < config.delta < 1:
             errors.append(f"delta: must lie in (0, 1), got {config.delta!r}; leave it empty to set it automatically")
         elif config.delta >= 1 / max(n, 1):
             errors.append(f"delta: {config.delta:.3g} is not below 1/n = {1 / n:.3g}; use at most {default_delta(n):.3g} "
@@ -219,7 +252,7 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         errors.append(f"batch_size: must be a positive integer, got {config.batch_size!r}")
     elif config.batch_size > n and not marginal:
         errors.append(f"batch_size: {config.batch_size} is larger than the {n} training rows; use at most {max(1, n // 10)}")
-    if not _is_number(config.max_grad_norm) or config.max_grad_norm <= 0:
+    if not is_number(config.max_grad_norm) or config.max_grad_norm <= 0:
         errors.append(f"max_grad_norm: must be positive, got {config.max_grad_norm!r}")
     if config.accountant == "pld":
         errors.append("accountant: 'pld' is not wired through training (Opacus 1.6 calibrates and accounts DP-SGD "
@@ -229,7 +262,7 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
     elif marginal and config.accountant != "rdp":
         errors.append(f"accountant: {config.generator} keeps its budget in zCDP ρ, converted to (ε, δ) through RDP; "
                       "use accountant 'rdp'")
-    if not _is_number(config.holdout_fraction) or not 0 < config.holdout_fraction < 0.5:
+    if not is_number(config.holdout_fraction) or not 0 < config.holdout_fraction < 0.5:
         errors.append(f"holdout_fraction: must lie in (0, 0.5), got {config.holdout_fraction!r}")
     if config.synthetic_rows is not None and (not _is_count(config.synthetic_rows) or config.synthetic_rows < 1):
         errors.append(f"synthetic_rows: must be a positive integer, got {config.synthetic_rows!r}")
@@ -267,8 +300,10 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
             if not marginal:  # marginal methods have no sampling rate, steps or noise multiplier to judge
                 _judge_schedule(plan, config, errors, warnings)
 
-    recommended = recommend(facts, quality=_quality_for(config.epsilon)).as_dict()
-    if _is_number(config.epsilon) and config.epsilon > 0 and config.generator in GENERATORS:
+    from synth_pipeline.privacy.recommendation import preset_for, recommend
+
+    recommended = recommend(facts, preset=preset_for(config.epsilon)).as_dict()
+    if is_number(config.epsilon) and config.epsilon > 0 and config.generator in GENERATORS:
         recommended.update(epsilon=config.epsilon, generator=config.generator)
     return ValidationResult(
         is_valid=not errors,
@@ -276,7 +311,7 @@ def validate(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | No
         warnings=warnings,
         recommended_config=recommended,
         plan=None if plan is None or errors else plan.as_dict(),
-        privacy_level=privacy_level(config.epsilon) if _is_number(config.epsilon) and config.epsilon > 0 else None,
+        privacy_level=privacy_level(config.epsilon) if is_number(config.epsilon) and config.epsilon > 0 else None,
     )
 
 
@@ -300,43 +335,3 @@ def _judge_schedule(plan: TrainingPlan, config: SynthesisConfig, errors: list[st
             "or a marginal-based generator")
     elif plan.noise_multiplier > NOISE_WARNING:
         warnings.append(f"epsilon: noise multiplier {plan.noise_multiplier:.1f} is high; expect low utility")
-
-
-def _quality_for(epsilon) -> str:
-    if not _is_number(epsilon) or epsilon <= 0:
-        return "balanced"
-    return "privacy" if epsilon < 2 else "utility" if epsilon >= 8 else "balanced"
-
-
-# Where the marginal-based generators are expected to win (BENCHMARKS.md, Adult): low and
-# moderate ε on mostly discrete tables whose domains are all declared. AIM's run time grows
-# with the number of column pairs; past MARGINAL_AIM_MAX_COLUMNS, MST is the fast option.
-MARGINAL_MAX_EPSILON = 5.0
-MARGINAL_AIM_MAX_COLUMNS = 25
-
-
-def recommended_generator(facts: DatasetFacts, epsilon: float) -> str:
-    """aim (or mst on wide tables) at ε ≤ 5 when every column's domain is declared and the
-    table is mostly discrete; dp-tvae otherwise (or when the composition is unknown)."""
-    mostly_discrete = facts.n_categorical > 0 and facts.n_numeric <= facts.n_categorical
-    if facts.n_open == 0 and mostly_discrete and epsilon <= MARGINAL_MAX_EPSILON:
-        return "aim" if facts.n_columns <= MARGINAL_AIM_MAX_COLUMNS else "mst"
-    return "dp-tvae"
-
-
-def recommend(facts: DatasetFacts, *, quality: str = "balanced") -> SynthesisConfig:
-    """A config for this data size: the generator expected to do best at this ε
-    (``recommended_generator``); for DP-SGD large batches (it prefers them), sampling rate ≤ 2%,
-    and a step count kept moderate so the noise per step stays low."""
-    if quality not in QUALITIES:
-        raise ValueError(f"quality must be one of {QUALITIES}, got {quality!r}")
-    n = facts.n_rows
-    epsilon = {"privacy": 1.0, "balanced": 3.0, "utility": 8.0}[quality]
-    batch = int(min(1024, max(32, n // 50)))
-    batch = min(batch, max(1, n // 10))
-    steps_per_epoch = math.ceil(n / batch)
-    target_steps = {"privacy": 400, "balanced": 600, "utility": 900}[quality]
-    epochs = max(1, round(target_steps / steps_per_epoch))
-    base = SynthesisConfig()
-    return replace(base, generator=recommended_generator(facts, epsilon), epsilon=epsilon, delta=default_delta(n),
-                   epochs=int(epochs), batch_size=batch)

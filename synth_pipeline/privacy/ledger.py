@@ -6,7 +6,7 @@ callers inside one process. DuckDB itself allows one writing process per file, w
 keeps out tools that bypass the sidecar lock. A run
 reserves its planned spend before any DP computation (a refused reservation writes
 nothing); a reservation counts as spent until it is either committed (DP output exists)
-or released (it never produced DP output).
+or refunded (it never produced DP output).
 """
 
 from __future__ import annotations
@@ -14,25 +14,23 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import math
 import random
 import threading
 import time
 import uuid
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
-from synth_pipeline.privacy.accounting import DpSgdPlan
+from synth_pipeline.privacy.composition import (  # noqa: F401 (Budget, Spend, COMPOSITIONS re-exported)
+    COMPOSITIONS, Budget, Spend, compose_spend, dp_event_for, refusal)
 
 log = logging.getLogger(__name__)
 
-COMPOSITIONS = ("tight", "basic")
 ACTIVE = ("reserved", "committed")  # both count against the budget
+REFUNDED = "refunded"  # a reservation given back: it never produced DP output
 
 _SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS ledger_seq;
@@ -73,67 +71,6 @@ class LedgerBusyError(LedgerError):
 
 
 @dataclass(frozen=True)
-class Budget:
-    dataset: str
-    epsilon: float
-    delta: float
-    composition: str = "tight"
-    per_release_epsilon: float | None = None
-    # Policy, not DP: only events of the last ``window_days`` count against the cap. DP
-    # guarantees compose over every release; the lifetime spend is always reported too.
-    window_days: float | None = None
-
-    def __post_init__(self):
-        if not (self.epsilon > 0 and 0 < self.delta < 1):
-            raise ValueError(f"a budget needs ε > 0 and 0 < δ < 1, got ε={self.epsilon}, δ={self.delta}")
-        if self.window_days is not None and not self.window_days > 0:
-            raise ValueError(f"window_days must be positive, got {self.window_days}")
-        if self.composition not in COMPOSITIONS:
-            raise ValueError(f"composition must be one of {COMPOSITIONS}, got {self.composition!r}")
-
-
-@dataclass(frozen=True)
-class Spend:
-    """What a dataset has spent: basic (sums) and tight (RDP composition at the budget's δ)."""
-
-    dataset: str
-    budget: Budget
-    events: int
-    basic_epsilon: float
-    basic_delta: float
-    tight_epsilon: float
-    lifetime_events: int | None = None  # set when a policy window hides older events
-    lifetime_basic_epsilon: float | None = None
-
-    @property
-    def spent_epsilon(self) -> float:
-        return self.tight_epsilon if self.budget.composition == "tight" else self.basic_epsilon
-
-    @property
-    def remaining_epsilon(self) -> float:
-        return max(0.0, self.budget.epsilon - self.spent_epsilon)
-
-    def as_dict(self) -> dict:
-        return {
-            "dataset": self.dataset,
-            "budget_epsilon": self.budget.epsilon,
-            "budget_delta": self.budget.delta,
-            "composition": self.budget.composition,
-            "per_release_epsilon": self.budget.per_release_epsilon,
-            "events": self.events,
-            "spent_epsilon_basic": self.basic_epsilon,
-            "spent_delta_basic": self.basic_delta,
-            "spent_epsilon_tight": self.tight_epsilon,
-            "spent_epsilon": self.spent_epsilon,
-            "remaining_epsilon": self.remaining_epsilon,
-            "window_days": self.budget.window_days,
-            "lifetime_events": self.events if self.lifetime_events is None else self.lifetime_events,
-            "lifetime_spent_epsilon_basic": (self.basic_epsilon if self.lifetime_basic_epsilon is None
-                                             else self.lifetime_basic_epsilon),
-        }
-
-
-@dataclass(frozen=True)
 class Reservation:
     event_id: str
     dataset: str
@@ -142,56 +79,6 @@ class Reservation:
     delta: float
     status: str
     reused: bool = False  # the same run key had already reserved: nothing new was charged
-
-
-def dp_event_for(mechanism: str, params: dict):
-    """Rebuild the dp-accounting event of a stored charge from its parameters."""
-    import dp_accounting as dpa
-
-    if mechanism == "dp-sgd":
-        pre = params.get("preprocessing_noise_multiplier")
-        return DpSgdPlan(float(params["noise_multiplier"]), float(params["sample_rate"]), int(params["steps"]),
-                         None if pre is None else float(pre)).dp_event()
-    if mechanism == "gaussian":
-        return dpa.GaussianDpEvent(float(params["noise_multiplier"]))
-    if mechanism == "laplace":
-        return dpa.LaplaceDpEvent(float(params["scale"]) / float(params["sensitivity"]))
-    if mechanism == "zcdp":  # marginal-based methods keep their budget in ρ (MST, AIM)
-        return dpa.ZCDpEvent(float(params["rho"]))
-    if mechanism == "approx-dp":  # an (ε, δ) guarantee with no RDP curve (replace-one DP-SGD, via PLD)
-        if not (float(params["epsilon"]) > 0 and 0 < float(params["delta"]) < 1):
-            raise ValueError(f"an approx-dp event needs ε > 0 and δ in (0, 1), got {params}")
-        return dpa.UnsupportedDpEvent()  # dp-accounting has no (ε, δ) event: composed by addition here
-    raise ValueError(f"no accounting rule for mechanism {mechanism!r}")
-
-
-@lru_cache(maxsize=512)
-def _rdp_curve(mechanism: str, params_json: str) -> tuple[float, ...]:
-    """RDP of one event at the accountant's default orders, cached: computing it takes ~0.1 s,
-    and a reservation would otherwise hold the ledger file that long per stored event.
-    Reads ``_rdp`` of dp-accounting 0.6 (pinned); a test checks it against direct composition."""
-    from dp_accounting import rdp
-
-    acc = rdp.RdpAccountant()
-    event = dp_event_for(mechanism, json.loads(params_json))
-    if mechanism == "approx-dp":  # no RDP curve: tight composition falls back to the basic sum
-        return tuple(math.inf for _ in acc._orders)
-    acc.compose(event)
-    return tuple(float(v) for v in acc._rdp)
-
-
-def _tight_epsilon(groups: tuple, delta: float) -> float:
-    """RDP composition: per-order RDP adds up over events, then one conversion to ε at δ."""
-    import numpy as np
-    from dp_accounting import rdp
-
-    total = sum(np.asarray(_rdp_curve(mechanism, params)) * count for (mechanism, params), count in groups)
-    # δ spent outside RDP (thresholds of category discovery) is taken off the budget's δ first.
-    extra = sum(float(json.loads(params).get("extra_delta", 0.0)) * count for (_, params), count in groups)
-    if extra >= delta:
-        return math.inf
-    epsilon, _ = rdp.rdp_privacy_accountant.compute_epsilon(rdp.RdpAccountant()._orders, total, delta - extra)
-    return float(epsilon)
 
 
 def _path_lock(path: Path) -> threading.Lock:
@@ -337,57 +224,23 @@ class PrivacyLedger:
         ).fetchall()
         return [{"mechanism": m, "params": json.loads(p), "epsilon": e, "delta": d} for m, p, e, d in rows]
 
-    @staticmethod
-    def _spend(dataset: str, budget: Budget, active: list[dict]) -> Spend:
-        tight = 0.0
-        if active:
-            groups = Counter((a["mechanism"], json.dumps(a["params"], sort_keys=True)) for a in active)
-            tight = _tight_epsilon(tuple(sorted(groups.items())), budget.delta)
-            # Basic composition is also a valid bound, but at the summed δ: use it only
-            # where that δ is within the budget's.
-            if sum(a["delta"] for a in active) <= budget.delta:
-                tight = min(tight, sum(a["epsilon"] for a in active))
-        return Spend(
-            dataset=dataset,
-            budget=budget,
-            events=len(active),
-            basic_epsilon=sum(a["epsilon"] for a in active),
-            basic_delta=sum(a["delta"] for a in active),
-            tight_epsilon=tight,
-        )
-
     def spend(self, dataset: str) -> Spend:
         with self._transaction() as con:
             budget = self._budget_or_default(con, dataset, persist=False)
-            spend = self._spend(dataset, budget, self._active(con, dataset, budget.window_days))
+            spend = compose_spend(dataset, budget, self._active(con, dataset, budget.window_days))
             if budget.window_days is None:
                 return spend
             lifetime = self._active(con, dataset)
             return replace(spend, lifetime_events=len(lifetime),
                            lifetime_basic_epsilon=sum(a["epsilon"] for a in lifetime))
 
-    def _refusal(self, budget: Budget, before: Spend, after: Spend, epsilon: float, delta: float) -> str | None:
-        ask = f"the run asks for ε={epsilon:.4g}, δ={delta:.3g}"
-        state = (f"dataset {budget.dataset!r}: budget ε={budget.epsilon:.4g}, δ={budget.delta:.3g} "
-                 f"({budget.composition} composition); spent ε={before.spent_epsilon:.4g}, "
-                 f"left ε={before.remaining_epsilon:.4g}; {ask}")
-        if budget.per_release_epsilon is not None and epsilon > budget.per_release_epsilon:
-            return f"refused: over the per-release cap ε={budget.per_release_epsilon:.4g}. {state}"
-        if budget.composition == "basic" and (after.basic_epsilon > budget.epsilon or after.basic_delta > budget.delta):
-            return f"refused: the budget would be exceeded. {state}"
-        if budget.composition == "tight" and after.tight_epsilon > budget.epsilon:
-            return f"refused: the budget would be exceeded. {state}"
-        if delta > budget.delta:
-            return f"refused: the run's δ is larger than the budget's δ. {state}"
-        return None
-
     def _refusal_for(self, con, budget: Budget, mechanism: str, params: dict, epsilon: float,
                      delta: float) -> str | None:
         """The refusal message for adding this spend to the budget's active events, or None."""
         active = self._active(con, budget.dataset, budget.window_days)
         new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
-        return self._refusal(budget, self._spend(budget.dataset, budget, active),
-                             self._spend(budget.dataset, budget, active + [new]), epsilon, delta)
+        return refusal(budget, compose_spend(budget.dataset, budget, active),
+                             compose_spend(budget.dataset, budget, active + [new]), epsilon, delta)
 
     def check(self, *, dataset: str, mechanism: str, params: dict, epsilon: float, delta: float) -> str | None:
         """Would this spend fit? Returns the refusal message, or None when it fits. Writes nothing."""
@@ -449,9 +302,9 @@ class PrivacyLedger:
         """DP output exists: the reservation is spent for good (even if the run fails later)."""
         self._move(event_id, "committed", note, ("reserved",))
 
-    def release(self, event_id: str, note: str = "") -> None:
+    def refund(self, event_id: str, note: str = "") -> None:
         """Give a reservation back: only for runs that failed before any DP output existed."""
-        self._move(event_id, "released", note, ("reserved",))
+        self._move(event_id, REFUNDED, note, ("reserved",))
 
     # -- reading -----------------------------------------------------------------
     def history(self, dataset: str | None = None) -> list[dict]:
@@ -462,6 +315,8 @@ class PrivacyLedger:
             rows = [dict(zip(names, r)) for r in cur.fetchall()]
         for row in rows:
             row["params"] = json.loads(row["params"])
+            if row["status"] == "released":  # the name of a refund in ledgers written before 2026-12
+                row["status"] = REFUNDED
             for key in ("created_at", "status_at"):
                 row[key] = row[key].isoformat() if row[key] is not None else None
         return rows

@@ -1,7 +1,7 @@
 """Empirical privacy audit: the one-run canary audit of Steinke, Nasr & Jagielski (2023).
 
 Dagster-free. ``run_privacy_audit`` reads private rows and is NOT DP: its result is an
-internal statistic (DESIGN.md invariant 4). ``bound`` and ``canaries`` read no private values.
+internal statistic (docs/privacy.md, invariant 4). ``bound`` and ``canaries`` read no private values.
 """
 
 from synth_pipeline.privacy_audit.bound import audit_guesses, epsilon_lower_bound, p_value

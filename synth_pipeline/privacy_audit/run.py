@@ -4,7 +4,7 @@ Reads private values, NOT DP: the training split is fitted once more, with about
 the canaries inserted. That fit is never released: its model lives in memory and in a
 temporary directory that is deleted after scoring, together with its synthetic rows; it
 charges no ledger (nothing of it is released), and its only output is an internal
-statistic, like the other audit metrics (DESIGN.md invariant 4). The result holds counts
+statistic, like the other audit metrics (docs/privacy.md, invariant 4). The result holds counts
 and ε figures only: no row, private or synthetic, and no canary value.
 """
 
@@ -40,7 +40,7 @@ def default_auditor(generator: str) -> str:
     record-based auditors find almost nothing at release configurations (BENCHMARKS.md)."""
     return "measurement" if generator in MARGINAL_GENERATORS else "gradient"
 METHOD = "one-run canary audit (Steinke, Nasr & Jagielski, NeurIPS 2023)"
-NOTE = ("internal, non-DP statistic computed on private data (DESIGN.md invariant 4): an empirical lower bound "
+NOTE = ("internal, non-DP statistic computed on private data (docs/privacy.md, invariant 4): an empirical lower bound "
         "on ε at the stated confidence, not a privacy guarantee; the audit's own model and synthetic rows were "
         "deleted after scoring and never released; no budget was charged")
 
@@ -74,7 +74,7 @@ def run_privacy_audit(*, train: pd.DataFrame, schema: TableSchema, config: Synth
 
     Reads private values (``train``), NOT DP: see the module docstring. Steps: m canaries
     from the public schema (``canary_count``: 1,000 capped at n/5), each inserted with
-    probability 1/2 (seeded coin flips); one fit through ``pipeline.fit_generator`` with
+    probability 1/2 (seeded coin flips); one fit through ``chain.training.fit_generator`` with
     ``plan_training(config, n + inserted)``: the same code path and calibration as a
     release; a score per canary (black box: from ``synthetic_rows`` rows sampled from the
     saved model, default as many as training rows; white box: ``model.record_scores``;
@@ -115,7 +115,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     """``run_privacy_audit`` for several auditors from one fit (the benchmark's way: both
     auditors see the same model and coin flips). One result per auditor, each a valid
     lower bound on its own; ``seconds`` counts the shared fit in each."""
-    from synth_pipeline.pipeline import fit_generator, sample_release
+    from synth_pipeline.chain.training import fit_generator, sample_synthetic
 
     unknown = [a for a in auditors if a not in AUDITORS]
     if unknown or not auditors:
@@ -178,7 +178,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
                 rows = synthetic_rows or config.synthetic_rows or len(train)
                 model_dir = model.save(Path(tmp) / "model", metadata={
                     "note": "privacy-audit model: never released, deleted after scoring"})
-                synthetic = sample_release(model_dir, rows=rows, seed=seed + 1)
+                synthetic = sample_synthetic(model_dir, rows=rows, seed=seed + 1)
                 scores[auditor] = black_box_scores(canary_rows, synthetic, columns)
                 del synthetic
             timings[auditor] = time.perf_counter() - began

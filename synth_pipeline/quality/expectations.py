@@ -3,7 +3,7 @@
 Reads private values, not DP: the result only decides whether the drop passes the raw-data
 gate. GX puts raw values in its results (partial_unexpected_list, observed min/max), so
 nothing of a GX result leaves this module but expectation names, column names and counts
-(DESIGN.md, invariant 5).
+(docs/privacy.md, invariant 5).
 """
 
 from __future__ import annotations

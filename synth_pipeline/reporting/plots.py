@@ -3,7 +3,7 @@
 Two kinds of input:
 - ``marginal_tables`` and ``association_matrix`` READ PRIVATE VALUES (the real holdout) and
   are NOT DP: per-column shares over public bins/categories and pairwise associations, for
-  internal review only (invariant 4). Their plots say so in the title. Every axis label
+  internal review only (docs/privacy.md, invariant 4). Their plots say so in the title. Every axis label
   comes from the public schema (declared bounds and categories, or DP statistics): values
   outside the declared categories are pooled as "other", and no real value is ever text.
 - every other plot draws aggregates already in the reports (TSTR, attacks, ledger, sweep).

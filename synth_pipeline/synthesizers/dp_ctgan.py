@@ -3,7 +3,7 @@
 Reads private values, DP (``dp-ctgan``): only the critic sees real rows, and it is trained
 with Opacus' DP-SGD (Poisson sampling of rows, per-sample clipping, Gaussian noise). The
 generator is updated from the critic's output alone, so it is post-processing of the DP
-critic. Done right where peers break (DESIGN.md):
+critic. Done right where peers break (docs/privacy.md, "Where DP-SGD generators usually break"):
 
 - privacy unit one row, rows Poisson-sampled first; a real row's condition vector is derived
   from the row itself (a discrete column picked at random, that row's own category), never
@@ -161,6 +161,9 @@ class DPCTGAN:
         return sum(losses) / len(raw)
 
     # -- training -------------------------------------------------------------------
+    def check(self) -> None:
+        """Nothing to refuse on public facts beyond what the codec already checked."""
+
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_epoch: Callable[[EpochReport], None] | None = None,
             on_dp_start: Callable[[], None] | None = None,

@@ -99,6 +99,9 @@ class DPTVAE:
         self.training_summary: dict = {}
 
     # -- training -----------------------------------------------------------------
+    def check(self) -> None:
+        """Nothing to refuse on public facts beyond what the codec already checked."""
+
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_epoch: Callable[[EpochReport], None] | None = None,
             on_dp_start: Callable[[], None] | None = None, **_) -> "DPTVAE":

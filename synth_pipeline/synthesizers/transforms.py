@@ -5,7 +5,7 @@ bounds ("scaled") or cut into equal-width bins over the declared range plus one 
 at each bound ("binned": zeros and caps are common spikes), values outside the bounds
 clipped; discrete columns are one-hot over their declared categories
 plus an explicit ``__other__`` bucket for unknown values (and ``__null__`` where nullable).
-No min/max, unique values or mixture model is read from the private table (DESIGN.md,
+No min/max, unique values or mixture model is read from the private table (docs/privacy.md,
 "Where DP-SGD generators usually break").
 """
 

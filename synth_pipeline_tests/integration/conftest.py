@@ -84,3 +84,8 @@ def materialized(result) -> set[str]:
 
 def failed_checks(result) -> dict[str, str]:
     return {e.check_name: e.description for e in result.get_asset_check_evaluations() if not e.passed}
+
+
+def paths_of(result, node: str) -> dict[str, str]:
+    """The paths an asset wrote (Documents or Release), as strings."""
+    return {k: str(v) for k, v in result.output_for_node(node).paths.items()}

@@ -24,13 +24,14 @@ pytestmark = pytest.mark.integration
 def dp_release(schema):
     from dataclasses import replace
 
-    from synth_pipeline.pipeline import fit_generator
+    from synth_pipeline.chain.training import fit_generator
     from synth_pipeline.privacy.secret_random import replayable_for_tests
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training, recommend
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
 
     train, holdout = fixed_split(read_drop(SAMPLE, schema), holdout_fraction=0.2)
     columns = schema.modelled_columns
-    config = replace(recommend(DatasetFacts(len(train), len(columns)), quality="balanced"),
+    config = replace(recommend(DatasetFacts(len(train), len(columns)), preset="balanced"),
                      generator="mst", epsilon=1.0)
     with replayable_for_tests(0):  # a fixed draw: the policy test is not left to the luck of the noise
         model, _, _ = fit_generator(train, columns, config, plan_training(config, len(train), columns=columns))

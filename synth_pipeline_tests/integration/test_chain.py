@@ -9,7 +9,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from synth_pipeline_tests.integration.conftest import LENIENT_POLICY, failed_checks, materialized
+from synth_pipeline_tests.integration.conftest import LENIENT_POLICY, failed_checks, materialized, paths_of
 from synth_pipeline_tests.unit.test_reporting import assert_offline
 
 ALL_ASSETS = {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "holdout_split", "dp_model", "synthetic_table",
@@ -67,11 +67,11 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
     assert failed_checks(result) == {}
     history = project.ledger().history("adult")
     assert [e["status"] for e in history] == ["committed"]
-    model = result.output_for_node("dp_model")
+    model = result.output_for_node("dp_model").as_dict()
     assert history[0]["epsilon"] == pytest.approx(model["privacy"]["epsilon_spent"])
     assert model["privacy"]["epsilon_spent"] <= 3.0
 
-    synthetic = result.output_for_node("synthetic_table")
+    synthetic = result.output_for_node("synthetic_table").frame
     # n is private: the table's size is a DP estimate of the training rows (about 960 here,
     # the split itself a secret coin per row), never n_train itself.
     assert model["synthetic_rows_source"] == "a DP estimate of the training rows"
@@ -80,7 +80,7 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
     assert set(synthetic.columns) == set(model_columns(project))
     assert synthetic["age"].between(17, 90).all()
 
-    report_paths = result.output_for_node("compliance_report")
+    report_paths = paths_of(result, "compliance_report")
     report = json.loads(open(report_paths["json"], encoding="utf-8").read())
     assert report["release_passed"] is True
     assert report["audit"]["dp"] is False
@@ -103,13 +103,13 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
         assert all(canary not in text for text in texts), canary
 
     # Every gate passed: the release folder holds the synthetic rows and the public documents.
-    released = result.output_for_node("released")
+    released = paths_of(result, "released")
     assert released["csv"].endswith("release/synthetic.csv")
     manifest = json.loads(open(released["manifest"], encoding="utf-8").read())
     audit_gates = {e.check_name for e in result.get_asset_check_evaluations()
                    if e.asset_key.to_user_string() == "audit_metrics"}
     assert manifest["rows"] == len(synthetic) and set(manifest["gates_passed"]) == audit_gates
-    _assert_release_is_public_only(Path(released["csv"]).parent, result.output_for_node("audit_metrics"))
+    _assert_release_is_public_only(Path(released["csv"]).parent, result.output_for_node("audit_metrics").metrics)
 
 
 def _assert_release_is_public_only(release: Path, audit: dict) -> None:
@@ -302,7 +302,7 @@ def test_failure_before_dp_started_is_refunded(project, sample_frame, monkeypatc
 
     assert not result.success
     history = project.ledger().history()
-    assert [e["status"] for e in history] == ["released"]
+    assert [e["status"] for e in history] == ["refunded"]
     assert project.ledger().spend("adult").spent_epsilon == 0.0
     assert np.isfinite(history[0]["epsilon"])
 
@@ -323,11 +323,11 @@ def test_open_columns_get_dp_statistics_charged_with_the_run(project, sample_fra
     result = project.run(key)
 
     assert result.success, failed_checks(result)
-    model = result.output_for_node("dp_model")
+    model = result.output_for_node("dp_model").as_dict()
     released = model["dp_statistics"]
     assert set(released) == {"hr_per_week", "occupation"}
     assert "CANARY-OCCUPATION" not in released["occupation"]["categories"]
-    assert set(result.output_for_node("synthetic_table")["occupation"].dropna()) <= set(
+    assert set(result.output_for_node("synthetic_table").frame["occupation"].dropna()) <= set(
         released["occupation"]["categories"])
     assert list(model["privacy"]["preprocessing"]["numeric"]) == ["hr_per_week"]
     history = project.ledger().history("adult")
@@ -337,7 +337,7 @@ def test_open_columns_get_dp_statistics_charged_with_the_run(project, sample_fra
     # The real value outside the DP category set is pooled in the plots, never named anywhere.
     texts = [*_output_texts(project.root / "outputs").values(), *_metadata_texts(project, result)]
     assert texts and all("CANARY-OCCUPATION" not in text for text in texts)
-    card = json.loads(open(result.output_for_node("compliance_report")["model_card"], encoding="utf-8").read())
+    card = json.loads(open(paths_of(result, "compliance_report")["model_card"], encoding="utf-8").read())
     assert card["privacy"]["budget_split"]["preprocessing"]["columns"] == ["hr_per_week", "occupation"]
 
 
@@ -349,11 +349,11 @@ def test_non_private_twin_is_reported_but_never_passes_the_privacy_gate(project,
     failures = failed_checks(result)
     assert set(failures) == {"dp_guarantee"}
     assert "NOT differentially private" in failures["dp_guarantee"]
-    report = json.loads(open(result.output_for_node("compliance_report")["json"], encoding="utf-8").read())
+    report = json.loads(open(paths_of(result, "compliance_report")["json"], encoding="utf-8").read())
     assert report["is_dp"] is False and report["release_passed"] is False
-    markdown = open(result.output_for_node("compliance_report")["markdown"], encoding="utf-8").read()
+    markdown = open(paths_of(result, "compliance_report")["markdown"], encoding="utf-8").read()
     assert "NOT differentially private" in markdown
-    paths = result.output_for_node("compliance_report")
+    paths = paths_of(result, "compliance_report")
     compliance = json.loads(open(paths["compliance"], encoding="utf-8").read())
     assert {f["status"] for f in compliance["frameworks"].values()} == {"non-compliant"}
     privacy = json.loads(open(paths["privacy_report"], encoding="utf-8").read())

@@ -12,7 +12,7 @@ def test_mst_release_charges_one_zcdp_event_within_the_target(project, sample_fr
     (event,) = project.ledger().history("adult")
     assert event["status"] == "committed" and event["mechanism"] == "zcdp"
     assert 1.9 <= event["epsilon"] <= 2.0
-    model = result.output_for_node("dp_model")
+    model = result.output_for_node("dp_model").as_dict()
     assert model["privacy"]["rho"] > 0 and model["training"]["rho_spent"] == model["privacy"]["rho"]
 
 
@@ -27,6 +27,6 @@ def test_too_wide_declared_domain_stops_at_the_config_gate_and_charges_nothing(p
     result = project.run(partition, config={"generator": "aim", "epsilon": 1.0})
     assert not result.success
     assert "dp_model" not in materialized(result)
-    errors = result.output_for_node("dp_config")["validation"]["errors"]
+    errors = result.output_for_node("dp_config").validation.errors
     assert any("occupation" in e and "direct_identifier" in e for e in errors)
     assert project.ledger().history("adult") == []

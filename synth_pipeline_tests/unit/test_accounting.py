@@ -26,7 +26,7 @@ def _quiet_absl():
 
 
 def test_pinned_rdp_value():
-    """DESIGN.md: dp-accounting's RDP gives ε = 7.33 for σ=1.5, q=0.04, 2,250 steps, δ=1e-5."""
+    """docs/privacy.md, invariant 3: dp-accounting's RDP gives ε = 7.33 for σ=1.5, q=0.04, 2,250 steps, δ=1e-5."""
     eps = dp_sgd_epsilon(noise_multiplier=1.5, sample_rate=0.04, steps=2250, delta=DELTA)
     assert eps == pytest.approx(7.33, abs=0.01)
 

@@ -76,9 +76,17 @@ def test_a_generator_of_independent_columns_fails_the_pair_and_tstr_gates(indepe
     failed = _failed(independent_audit)
     assert {"association_floor", "utility_floor", "logistic_utility_floor"} <= failed
     assert independent_audit["associations"]["retention"] < 0.05
-    # It copies no row: the row-level privacy gates pass. (It does copy rare single values,
-    # which the univariate singling-out attack finds.)
-    assert not failed & {"copy_ceiling", "dcr_ceiling", "membership_inference_ceiling", "inference_ceiling"}
+    # It copies no row: the copy and DCR gates pass, and the membership and inference point
+    # estimates sit under their ceilings. On this small table (about 750 targets per side)
+    # their 95% intervals are wide, so those ceilings, which compare the upper bound, may
+    # still block: the message then says it was the bound.
+    assert not failed & {"copy_ceiling", "dcr_ceiling"}
+    gates = {g["gate"]: g for g in independent_audit["gates"]}
+    for name in ("membership_inference_ceiling", "inference_ceiling"):
+        gate = gates[name]
+        assert gate["value"] <= gate["threshold"] and gate["side"] == "upper 95% bound"
+        assert gate["compared"] >= gate["value"]
+        assert gate["passed"] or "upper 95% bound" in gate["message"]
 
 
 def test_a_failing_gate_names_its_metric_value_and_threshold(copy_audit):

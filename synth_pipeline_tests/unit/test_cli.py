@@ -25,68 +25,116 @@ def test_every_command_has_help(command, capsys):
     assert "usage: synth-pipeline" in capsys.readouterr().out
 
 
-def test_synthesize_writes_rows_and_charges_the_ledger_once(tmp_path, small_drop, capsys):
-    ledger = tmp_path / "ledger.duckdb"
+def _lenient_policy(tmp_path, **overrides):
+    """Every threshold relaxed (a model fitted on this small drop is not meant to be useful),
+    except the ones a test sets."""
+    from dataclasses import fields
+
+    import yaml
+
+    from synth_pipeline.evaluation.gates import AuditPolicy
+
+    thresholds = {f.name: (0.0 if f.name.startswith("min_") else 1.0) for f in fields(AuditPolicy)}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"thresholds": {**thresholds, **overrides}}), encoding="utf-8")
+    return path
+
+
+def _synthesize(capsys, tmp_path, small_drop, *extra, policy=None):
+    return run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(SCHEMA),
+               "--ledger", str(tmp_path / "ledger.duckdb"), "--outputs", str(tmp_path / "outputs"),
+               "--state", str(tmp_path / "state"), "--policy", str(policy or _lenient_policy(tmp_path)), *extra)
+
+
+def _released_files(tmp_path) -> list:
+    return sorted((tmp_path / "outputs").rglob("release/*"))
+
+
+@pytest.mark.integration
+def test_synthesize_releases_only_after_every_gate_and_charges_once(tmp_path, small_drop, capsys):
     output = tmp_path / "out" / "synthetic.csv"
-    code, out, err = run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(SCHEMA),
-                         "--generator", "dp-tvae", "--epsilon", "2", "--rows", "300", "--seed", "7",
-                         "--epochs", "1", "--batch-size", "48", "--ledger", str(ledger), "--output", str(output))
+    code, out, err = _synthesize(capsys, tmp_path, small_drop, "--generator", "dp-tvae", "--epsilon", "2",
+                                 "--rows", "300", "--seed", "7", "--epochs", "1", "--batch-size", "48",
+                                 "--output", str(output))
     assert code == 0, err
     result = json.loads(out)
-    assert result["generator"] == "dp-tvae" and result["rows"] == 300
+    assert result["released"] is True and result["generator"] == "dp-tvae" and result["rows"] == 300
     assert 1.9 <= result["epsilon"] <= 2.0
+    assert result["gates_passed"] == 21  # 4 before training, 16 audit gates, dp_guarantee
     assert output.is_file() and len(output.read_text().splitlines()) == 301
-    history = PrivacyLedger(ledger).history("adult")
+    assert {p.name for p in _released_files(tmp_path)} >= {"synthetic.csv", "model_card.json", "release.json"}
+    history = PrivacyLedger(tmp_path / "ledger.duckdb").history("adult")
     assert [e["status"] for e in history] == ["committed"]
 
 
-@pytest.mark.parametrize("argv_tail, expected", [
-    (["--epsilon", "0.0001", "--generator", "dp-tvae"], "epsilon too low"),
-    (["--epsilon", "1", "--batch-size", "100000", "--generator", "dp-tvae"], "batch_size"),
-    (["--epsilon", "1", "--generator", "magic-gan"], "generator"),
+@pytest.mark.integration
+@pytest.mark.parametrize("generator, gate", [("dp-tvae", "quality_floor"), ("tvae", "dp_guarantee")])
+def test_synthesize_blocked_by_a_gate_writes_nothing_public(tmp_path, small_drop, capsys, generator, gate):
+    """An audit gate that fails, and a non-private twin: exit 1, the gate named with its value
+    and threshold, nothing under release/ and no --output file."""
+    policy = _lenient_policy(tmp_path, min_quality_score=0.9999) if gate == "quality_floor" else None
+    output = tmp_path / "x.csv"
+    code, out, _ = _synthesize(capsys, tmp_path, small_drop, "--generator", generator, "--epsilon", "2",
+                               "--epochs", "1", "--batch-size", "48", "--output", str(output), policy=policy)
+    result = json.loads(out)
+    assert code == 1 and result["released"] is False and result["gate"] == gate
+    if gate == "quality_floor":
+        assert result["threshold"] == 0.9999 and 0 <= result["value"] < 0.9999
+    assert _released_files(tmp_path) == [] and not output.exists()
+
+
+@pytest.mark.parametrize("argv_tail, gate, expected", [
+    (["--epsilon", "0.0001", "--generator", "dp-tvae"], "config_valid", "epsilon too low"),
+    (["--epsilon", "1", "--batch-size", "100000", "--generator", "dp-tvae"], "config_valid", "batch_size"),
+    (["--epsilon", "1", "--generator", "magic-gan"], "config_valid", "generator"),
 ])
-def test_synthesize_refuses_bad_settings_before_charging(tmp_path, small_drop, capsys, argv_tail, expected):
-    ledger = tmp_path / "ledger.duckdb"
-    code, out, err = run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(SCHEMA),
-                         "--ledger", str(ledger), "--output", str(tmp_path / "x.csv"), *argv_tail)
-    assert code == 2
-    assert out == ""
-    assert len(err.strip().splitlines()) == 1 and expected in err
-    assert PrivacyLedger(ledger).history() == []
+def test_synthesize_refuses_bad_settings_before_charging(tmp_path, small_drop, capsys, argv_tail, gate, expected):
+    code, out, _ = _synthesize(capsys, tmp_path, small_drop, *argv_tail)
+    result = json.loads(out)
+    assert code == 1 and result["gate"] == gate and expected in result["reason"]
+    assert PrivacyLedger(tmp_path / "ledger.duckdb").history() == [] and _released_files(tmp_path) == []
 
 
 def test_synthesize_over_budget_is_refused_with_what_is_left(tmp_path, small_drop, capsys):
-    ledger_path = tmp_path / "ledger.duckdb"
-    PrivacyLedger(ledger_path).set_budget("adult", epsilon=1.0, delta=1e-5)
-    code, _, err = run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(SCHEMA),
-                       "--epsilon", "3", "--ledger", str(ledger_path), "--output", str(tmp_path / "x.csv"))
-    assert code == 2
-    assert "left ε=1" in err and "budget ε=1" in err
-    assert PrivacyLedger(ledger_path).history() == []
+    PrivacyLedger(tmp_path / "ledger.duckdb").set_budget("adult", epsilon=1.0, delta=1e-5)
+    code, out, _ = _synthesize(capsys, tmp_path, small_drop, "--epsilon", "3")
+    result = json.loads(out)
+    assert code == 1 and result["gate"] == "budget_available"
+    assert "left ε=1" in result["reason"] and "budget ε=1" in result["reason"]
+    assert PrivacyLedger(tmp_path / "ledger.duckdb").history() == []
 
 
 def test_missing_input_is_a_one_line_error(tmp_path, capsys):
     code, _, err = run(capsys, "synthesize", "--input", str(tmp_path / "nope.csv"), "--schema", str(SCHEMA),
-                       "--epsilon", "1", "--ledger", str(tmp_path / "l.duckdb"), "--output", str(tmp_path / "x.csv"))
+                       "--epsilon", "1", "--ledger", str(tmp_path / "l.duckdb"), "--outputs", str(tmp_path / "o"))
     assert code == 2 and "nope.csv" in err and len(err.strip().splitlines()) == 1
 
 
-def test_validate_config_reports_errors_by_field(capsys):
-    code, out, _ = run(capsys, "validate-config", "--rows", "1000", "--columns", "5", "--epsilon", "-1",
-                       "--epochs", "0")
+def test_validate_config_is_the_config_gate(capsys, small_drop):
+    """The pipeline's validator, with the schema's checks: field errors by name."""
+    code, out, _ = run(capsys, "validate-config", "--schema", str(SCHEMA), "--epsilon", "-1", "--epochs", "0")
     result = json.loads(out)
     assert code == 1 and result["is_valid"] is False
     assert any(e.startswith("epsilon") for e in result["errors"])
     assert any(e.startswith("epochs") for e in result["errors"])
     assert set(result) >= {"is_valid", "errors", "warnings", "recommended_config"}
+    code, out, _ = run(capsys, "validate-config", "--schema", str(SCHEMA), "--input", str(small_drop),
+                       "--epsilon", "1")
+    assert code == 0 and json.loads(out)["is_valid"] is True
 
 
-def test_recommend_config_returns_a_valid_config(capsys):
-    code, out, _ = run(capsys, "recommend-config", "--rows", "24000", "--columns", "15", "--quality", "privacy")
+def test_recommend_config_is_what_the_pipeline_resolves(capsys):
+    from synth_pipeline.chain.configuring import resolve_config
+    from synth_pipeline.profiling import profile_dataset
+    from synth_pipeline.schema import load_schema
+
+    code, out, _ = run(capsys, "recommend-config", "--schema", str(SCHEMA), "--preset", "privacy")
     result = json.loads(out)
+    schema = load_schema(SCHEMA)
+    expected, _ = resolve_config(profile_dataset(None, schema, n_rows=schema.max_rows), schema, preset="privacy")
     assert code == 0 and result["is_valid"] is True
-    assert result["recommended_config"]["epsilon"] == 1.0
-    assert result["recommended_config"]["batch_size"] <= 24000 * 0.1
+    assert result["recommended_config"] == expected.as_dict() and result["recommended_config"]["epsilon"] == 1.0
+    assert result["recommended_config"]["generator"] == "aim"  # mostly discrete, every domain declared
 
 
 def test_ledger_commands_set_show_history_export(tmp_path, capsys):
@@ -113,16 +161,16 @@ def test_ledger_commands_set_show_history_export(tmp_path, capsys):
 
 
 def test_synthesize_without_epochs_takes_the_recommended_schedule(small_drop):
-    """The CLI and the dp_config asset resolve a config the same way (pipeline.resolve_config)."""
-    from synth_pipeline import pipeline
+    """The CLI and the dp_config asset resolve a config the same way (chain.configuring.resolve_config)."""
+    from synth_pipeline.chain import configuring
     from synth_pipeline.data_io import read_drop
-    from synth_pipeline.privacy.config import recommend
+    from synth_pipeline.privacy.recommendation import recommend
     from synth_pipeline.profiling import dataset_facts, profile_dataset
     from synth_pipeline.schema import load_schema
 
     schema = load_schema(SCHEMA)
     profile = profile_dataset(read_drop(small_drop, schema), schema)
-    config, validation = pipeline.resolve_config(profile, schema, epsilon=2.0, epochs=None, batch_size=None)
+    config, validation = configuring.resolve_config(profile, schema, epsilon=2.0, epochs=None, batch_size=None)
     expected = recommend(dataset_facts(profile))
     assert validation.is_valid
     assert (config.epochs, config.batch_size, config.epsilon) == (expected.epochs, expected.batch_size, 2.0)

@@ -6,16 +6,8 @@ from __future__ import annotations
 import pytest
 
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
-from synth_pipeline.privacy.config import (
-    QUALITIES,
-    DatasetFacts,
-    SynthesisConfig,
-    default_delta,
-    plan_training,
-    privacy_level,
-    recommend,
-    validate,
-)
+from synth_pipeline.privacy.config import DatasetFacts, SynthesisConfig, default_delta, plan_training, privacy_level, check_fields
+from synth_pipeline.privacy.recommendation import PRESETS, recommend
 
 FACTS = DatasetFacts(n_rows=30_000, n_columns=10, n_numeric=4, n_categorical=6)
 
@@ -56,7 +48,7 @@ def test_default_delta_values():
 
 @pytest.mark.parametrize("epsilon", [-1.0, 0, 0.0, float("nan"), float("inf"), "3", None, True])
 def test_bad_epsilon(epsilon):
-    result = validate(SynthesisConfig(epsilon=epsilon), FACTS)
+    result = check_fields(SynthesisConfig(epsilon=epsilon), FACTS)
     assert not result.is_valid
     assert _errors_for("epsilon", result), result.errors
     assert result.plan is None and result.privacy_level is None
@@ -64,26 +56,26 @@ def test_bad_epsilon(epsilon):
 
 @pytest.mark.parametrize("delta", [1 / 30_000, 2 / 30_000, 0.5])
 def test_delta_not_below_one_over_n(delta):
-    result = validate(SynthesisConfig(delta=delta), FACTS)
+    result = check_fields(SynthesisConfig(delta=delta), FACTS)
     assert not result.is_valid
     assert _errors_for("delta", result), result.errors
 
 
 @pytest.mark.parametrize("delta", [float("nan"), float("inf"), 0.0, -1e-6, 1.0, "1e-6"])
 def test_delta_nan_or_outside_unit_interval(delta):
-    result = validate(SynthesisConfig(delta=delta), FACTS)
+    result = check_fields(SynthesisConfig(delta=delta), FACTS)
     assert not result.is_valid
     assert _errors_for("delta", result), result.errors
 
 
 def test_delta_between_tenth_and_one_over_n_warns():
-    result = validate(SynthesisConfig(delta=1e-5), FACTS)  # 1/n = 3.3e-5, a tenth is 3.3e-6
+    result = check_fields(SynthesisConfig(delta=1e-5), FACTS)  # 1/n = 3.3e-5, a tenth is 3.3e-6
     assert result.is_valid, result.errors
     assert any(w.startswith("delta:") for w in result.warnings)
 
 
 def test_batch_larger_than_data():
-    result = validate(SynthesisConfig(batch_size=30_001), FACTS)
+    result = check_fields(SynthesisConfig(batch_size=30_001), FACTS)
     assert not result.is_valid
     assert _errors_for("batch_size", result)
     assert "30001" in _errors_for("batch_size", result)[0]
@@ -91,19 +83,19 @@ def test_batch_larger_than_data():
 
 @pytest.mark.parametrize("batch", [0, -5, 2.5])
 def test_bad_batch(batch):
-    assert _errors_for("batch_size", validate(SynthesisConfig(batch_size=batch), FACTS))
+    assert _errors_for("batch_size", check_fields(SynthesisConfig(batch_size=batch), FACTS))
 
 
 @pytest.mark.parametrize("epochs", [0, -1, 1.5, "3"])
 def test_bad_epochs(epochs):
-    result = validate(SynthesisConfig(epochs=epochs), FACTS)
+    result = check_fields(SynthesisConfig(epochs=epochs), FACTS)
     assert not result.is_valid
     assert _errors_for("epochs", result), result.errors
 
 
 @pytest.mark.parametrize("generator", ["magic-gan", "", "DP-TVAE"])
 def test_unknown_generator(generator):
-    result = validate(SynthesisConfig(generator=generator), FACTS)
+    result = check_fields(SynthesisConfig(generator=generator), FACTS)
     assert not result.is_valid
     assert _errors_for("generator", result)
     assert "dp-tvae" in _errors_for("generator", result)[0]
@@ -114,18 +106,18 @@ def test_unknown_generator(generator):
     ("synthetic_rows", 0),
 ])
 def test_other_fields(field, value):
-    result = validate(SynthesisConfig(**{field: value}), FACTS)
+    result = check_fields(SynthesisConfig(**{field: value}), FACTS)
     assert not result.is_valid
     assert _errors_for(field, result), result.errors
 
 
 def test_too_few_rows_or_columns():
-    assert any("100" in e for e in validate(SynthesisConfig(batch_size=10), DatasetFacts(50, 5)).errors)
-    assert any("column" in e for e in validate(SynthesisConfig(), DatasetFacts(30_000, 1)).errors)
+    assert any("100" in e for e in check_fields(SynthesisConfig(batch_size=10), DatasetFacts(50, 5)).errors)
+    assert any("column" in e for e in check_fields(SynthesisConfig(), DatasetFacts(30_000, 1)).errors)
 
 
 def test_several_errors_reported_together():
-    result = validate(SynthesisConfig(epsilon=-1, epochs=0, generator="x", batch_size=10**6), FACTS)
+    result = check_fields(SynthesisConfig(epsilon=-1, epochs=0, generator="x", batch_size=10**6), FACTS)
     fields = {e.split(":")[0] for e in result.errors}
     assert {"epsilon", "epochs", "generator", "batch_size"} <= fields
 
@@ -144,20 +136,20 @@ def _rate_warnings(result) -> list[str]:
 
 
 def test_sampling_rate_at_ten_percent_does_not_warn():
-    result = validate(SynthesisConfig(batch_size=100, epochs=1), DatasetFacts(1000, 5))
+    result = check_fields(SynthesisConfig(batch_size=100, epochs=1), DatasetFacts(1000, 5))
     assert result.is_valid and result.plan["sample_rate"] == pytest.approx(0.1)
     assert _rate_warnings(result) == []
 
 
 def test_sampling_rate_above_ten_percent_warns():
-    result = validate(SynthesisConfig(batch_size=120, epochs=1), DatasetFacts(1000, 5))
+    result = check_fields(SynthesisConfig(batch_size=120, epochs=1), DatasetFacts(1000, 5))
     assert result.is_valid
     warnings = _rate_warnings(result)
     assert len(warnings) == 1 and "above 10%" in warnings[0]
 
 
 def test_sampling_rate_above_twenty_percent_warns_harder():
-    result = validate(SynthesisConfig(batch_size=250, epochs=1), DatasetFacts(1000, 5))
+    result = check_fields(SynthesisConfig(batch_size=250, epochs=1), DatasetFacts(1000, 5))
     assert result.is_valid
     warnings = _rate_warnings(result)
     assert len(warnings) == 1 and "above 20%" in warnings[0]
@@ -174,7 +166,7 @@ def _steps_warnings(result) -> list[str]:
     (100_100, 100, 1001, "high"),
 ])
 def test_steps_warning_bands(n, batch, steps, band):
-    result = validate(SynthesisConfig(batch_size=batch, epochs=1, epsilon=8.0), DatasetFacts(n, 5))
+    result = check_fields(SynthesisConfig(batch_size=batch, epochs=1, epsilon=8.0), DatasetFacts(n, 5))
     assert result.is_valid, result.errors
     assert result.plan["steps"] == steps
     warnings = _steps_warnings(result)
@@ -185,20 +177,20 @@ def test_steps_warning_bands(n, batch, steps, band):
 
 
 def test_epsilon_too_low_when_calibration_impossible():
-    result = validate(SynthesisConfig(epsilon=0.01, epochs=100), FACTS)
+    result = check_fields(SynthesisConfig(epsilon=0.01, epochs=100), FACTS)
     assert not result.is_valid
     assert any(e.startswith("epsilon too low") for e in result.errors)
     assert result.plan is None
 
 
 def test_epsilon_too_low_when_noise_huge():
-    result = validate(SynthesisConfig(epsilon=0.1, epochs=15), FACTS)  # needs σ ≈ 19 > 10
+    result = check_fields(SynthesisConfig(epsilon=0.1, epochs=15), FACTS)  # needs σ ≈ 19 > 10
     assert not result.is_valid
     assert any(e.startswith("epsilon too low") and "noise multiplier" in e for e in result.errors)
 
 
 def test_high_noise_warns():
-    result = validate(SynthesisConfig(epsilon=0.3, epochs=15), FACTS)
+    result = check_fields(SynthesisConfig(epsilon=0.3, epochs=15), FACTS)
     assert result.is_valid, result.errors
     assert any(w.startswith("epsilon:") and "noise multiplier" in w for w in result.warnings)
 
@@ -218,7 +210,7 @@ def test_plan_matches_opacus_poisson_schedule_and_hits_target():
 
 
 def test_valid_result_carries_plan_and_level():
-    result = validate(SynthesisConfig(epsilon=3.0), FACTS)
+    result = check_fields(SynthesisConfig(epsilon=3.0), FACTS)
     assert result.is_valid and result.errors == []
     assert result.privacy_level == "strong"
     assert set(result.plan) >= {"sample_rate", "steps_per_epoch", "steps", "delta", "noise_multiplier"}
@@ -226,25 +218,25 @@ def test_valid_result_carries_plan_and_level():
 
 
 @pytest.mark.parametrize("n", [1000, 30_000])
-@pytest.mark.parametrize("quality", QUALITIES)
-def test_recommendation_validates_cleanly(n, quality):
+@pytest.mark.parametrize("preset", PRESETS)
+def test_recommendation_validates_cleanly(n, preset):
     facts = DatasetFacts(n_rows=n, n_columns=10)
-    config = recommend(facts, quality=quality)
-    result = validate(config, facts)
+    config = recommend(facts, preset=preset)
+    result = check_fields(config, facts)
     assert result.is_valid and result.errors == [], result.errors
     assert result.plan["sample_rate"] <= 0.1
     assert config.delta <= 0.1 / n
     assert config.batch_size <= n // 10
 
 
-def test_recommendation_epsilon_by_quality():
-    eps = [recommend(FACTS, quality=q).epsilon for q in ("privacy", "balanced", "utility")]
+def test_recommendation_epsilon_by_preset():
+    eps = [recommend(FACTS, preset=q).epsilon for q in ("privacy", "balanced", "utility")]
     assert eps == sorted(eps) and len(set(eps)) == 3
 
 
-def test_recommend_unknown_quality():
-    with pytest.raises(ValueError, match="quality"):
-        recommend(FACTS, quality="best")
+def test_recommend_unknown_preset():
+    with pytest.raises(ValueError, match="preset"):
+        recommend(FACTS, preset="best")
 
 
 # -- real bugs, documented ------------------------------------------------------------------
@@ -252,21 +244,21 @@ def test_recommend_unknown_quality():
 
 @pytest.mark.parametrize("delta", [None, 1e-6])
 def test_validate_empty_table_returns_errors(delta):
-    result = validate(SynthesisConfig(delta=delta), DatasetFacts(n_rows=0, n_columns=5))
+    result = check_fields(SynthesisConfig(delta=delta), DatasetFacts(n_rows=0, n_columns=5))
     assert not result.is_valid
     assert any("0 training rows" in e for e in result.errors)
 
 
 @pytest.mark.parametrize("field", ["epochs", "batch_size"])
 def test_boolean_epochs_or_batch_rejected(field):
-    result = validate(SynthesisConfig(**{field: True}), FACTS)
+    result = check_fields(SynthesisConfig(**{field: True}), FACTS)
     if result.is_valid or not _errors_for(field, result):
         pytest.fail(f"{field}=True was accepted")
 
 
 @pytest.mark.parametrize("generator", ["tvae", "ctgan"])
 def test_non_private_twins_validate_with_a_warning_and_no_noise(generator):
-    result = validate(SynthesisConfig(generator=generator), FACTS)
+    result = check_fields(SynthesisConfig(generator=generator), FACTS)
     assert result.is_valid
     assert any("NOT differentially private" in w for w in result.warnings)
     assert result.plan["noise_multiplier"] == 0.0 and result.plan["preprocessing"] is None
@@ -276,7 +268,7 @@ def test_non_private_twins_need_declared_bounds():
     from synth_pipeline.schema import ColumnSpec
 
     open_column = [ColumnSpec("age", "integer"), ColumnSpec("sex", "categorical", categories=("F", "M"))]
-    result = validate(SynthesisConfig(generator="tvae"), FACTS, columns=open_column)
+    result = check_fields(SynthesisConfig(generator="tvae"), FACTS, columns=open_column)
     assert not result.is_valid and "'dp-tvae'" in _errors_for("generator", result)[0]
 
 
@@ -314,7 +306,7 @@ def _profile(schema, n_rows: int) -> dict:
 def test_a_schema_without_max_rows_is_refused_with_what_to_declare(schema):
     from dataclasses import replace
 
-    from synth_pipeline.pipeline import validate_config
+    from synth_pipeline.chain.configuring import validate_config
 
     result = validate_config(SynthesisConfig(generator="mst"), _profile(replace(schema, max_rows=None), 1000),
                              replace(schema, max_rows=None))
@@ -322,7 +314,7 @@ def test_a_schema_without_max_rows_is_refused_with_what_to_declare(schema):
 
 
 def test_a_drop_larger_than_max_rows_is_refused_and_the_message_hides_n(schema):
-    from synth_pipeline.pipeline import validate_config
+    from synth_pipeline.chain.configuring import validate_config
 
     result = validate_config(SynthesisConfig(generator="mst"), _profile(schema, 1501), schema)
     assert not result.is_valid and any("more rows than the schema's max_rows (1500)" in e for e in result.errors)
@@ -331,7 +323,7 @@ def test_a_drop_larger_than_max_rows_is_refused_and_the_message_hides_n(schema):
 
 def test_the_plan_reads_max_rows_never_n(schema):
     """Two drops of different sizes under one schema get the same rate, steps and δ."""
-    from synth_pipeline.pipeline import validate_config
+    from synth_pipeline.chain.configuring import validate_config
 
     config = SynthesisConfig(generator="dp-tvae", epochs=2, batch_size=50)
     plans = [validate_config(config, _profile(schema, n), schema).plan for n in (400, 1400)]
@@ -340,12 +332,12 @@ def test_the_plan_reads_max_rows_never_n(schema):
 
 
 def test_synthetic_rows_above_max_rows_warn(schema):
-    from synth_pipeline.pipeline import validate_config
+    from synth_pipeline.chain.configuring import validate_config
 
     result = validate_config(SynthesisConfig(generator="mst", synthetic_rows=5000), _profile(schema, 1000), schema)
     assert result.is_valid and any("above the schema's max_rows" in w for w in result.warnings)
 
 
 def test_pld_is_refused_at_the_config_gate():
-    result = validate(SynthesisConfig(accountant="pld"), FACTS)
+    result = check_fields(SynthesisConfig(accountant="pld"), FACTS)
     assert not result.is_valid and any("'pld' is not wired through training" in e for e in result.errors)

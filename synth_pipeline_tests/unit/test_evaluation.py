@@ -103,7 +103,9 @@ def test_dcr_needs_rows(halves, schema):
 def test_dcr_reports_aggregates_only(halves, schema):
     train, holdout = halves
     risk = dcr(real_train=train, holdout=holdout, synthetic=train.head(50), schema=schema)
-    assert all(isinstance(v, (int, float)) for v in risk.values())
+    numbers = [x for v in risk.values() for x in (v if isinstance(v, list) else [v])]
+    assert all(isinstance(x, (int, float)) for x in numbers)
+    assert risk["dcr_share_ci"][0] <= risk["dcr_share"] <= risk["dcr_share_ci"][1]
 
 
 # -- features -------------------------------------------------------------------------------
@@ -188,7 +190,7 @@ def test_gates_with_missing_metrics_fail_with_a_message():
 
 
 def test_gate_with_one_missing_metric():
-    metrics = {"tstr": {"auc_ratio": 0.95}, "dcr": {"dcr_share": 0.5}}
+    metrics = {"tstr": {"auc_ratio": 0.95}, "dcr": {"dcr_share": 0.5, "dcr_share_ci": [0.49, 0.51]}}
     gates = {g.gate: g for g in evaluate_gates(metrics, AuditPolicy())}
     assert gates["utility_floor"].passed and gates["dcr_ceiling"].passed
     assert not gates["copy_ceiling"].passed and "exact_match_share" in gates["copy_ceiling"].message
@@ -209,7 +211,8 @@ def test_a_skipped_section_passes_its_gates_and_an_errored_one_fails_saying_why(
     (1.0, 0.0, 0.0, (True, True, True)),
 ])
 def test_gate_thresholds(ratio, dcr_share, copies, passed):
-    metrics = {"tstr": {"auc_ratio": ratio}, "dcr": {"dcr_share": dcr_share, "exact_match_share": copies}}
+    metrics = {"tstr": {"auc_ratio": ratio}, "dcr": {"dcr_share": dcr_share, "dcr_share_ci": [0.0, dcr_share],
+                                                     "exact_match_share": copies}}
     gates = {g.gate: g for g in evaluate_gates(metrics, AuditPolicy())}
     chosen = [gates[name] for name in ("utility_floor", "dcr_ceiling", "copy_ceiling")]
     assert tuple(g.passed for g in chosen) == passed
@@ -217,6 +220,31 @@ def test_gate_thresholds(ratio, dcr_share, copies, passed):
         assert ("passed" if gate.passed else "failed") in gate.message
         assert f"{gate.threshold:.4g}" in gate.message and f"{gate.value:.4g}" in gate.message
         assert isinstance(gate, GateResult) and gate.as_dict()["gate"] == gate.gate
+
+
+@pytest.mark.parametrize("risk, upper, passed", [(0.05, 0.09, True), (0.05, 0.12, False), (0.09, 0.1, True)])
+def test_an_attack_ceiling_compares_the_upper_end_of_its_interval(risk, upper, passed):
+    metrics = {"singling_out": {"risk": risk, "ci": [0.0, upper]}}
+    gate = next(g for g in evaluate_gates(metrics, AuditPolicy()) if g.gate == "singling_out_ceiling")
+    assert gate.passed is passed and gate.value == risk and gate.compared == upper
+    assert f"upper 95% bound {upper:.4g}" in gate.message
+
+
+def test_an_attack_ceiling_without_an_interval_cannot_pass():
+    gate = next(g for g in evaluate_gates({"linkability": {"risk": 0.0}}, AuditPolicy())
+                if g.gate == "linkability_ceiling")
+    assert not gate.passed and "no confidence interval" in gate.message
+
+
+def test_the_policy_file_states_the_side_each_gate_compares(tmp_path):
+    from synth_pipeline.evaluation.gates import PolicyError, compared_sides, load_policy
+
+    text = POLICY.read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["compared"] == compared_sides()
+    wrong = tmp_path / "policy.yaml"
+    wrong.write_text(text.replace("max_singling_out_risk: upper_bound", "max_singling_out_risk: point"), "utf-8")
+    with pytest.raises(PolicyError, match="max_singling_out_risk"):
+        load_policy(wrong)
 
 
 def test_policy_thresholds_are_used():

@@ -100,11 +100,11 @@ def tiny_train(sample_frame, schema):
 
 @pytest.mark.parametrize("name", GENERATORS)
 def test_fit_sample_save_load_reproducible(name, tiny_train, schema, tmp_path):
-    from synth_pipeline import pipeline
+    from synth_pipeline.chain import training
 
     config = SynthesisConfig(generator=name, epsilon=3.0, epochs=1, batch_size=40, seed=3)
     ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
-    result = pipeline.train_release(train=tiny_train, schema=schema, config=config, ledger=ledger,
+    result = training.train_model(train=tiny_train, schema=schema, config=config, ledger=ledger,
                                     run_key="k", model_dir=tmp_path / "model")
     assert result["generator"] == name and result["is_dp"] == name.startswith("dp-")
     events = ledger.history()
@@ -114,7 +114,7 @@ def test_fit_sample_save_load_reproducible(name, tiny_train, schema, tmp_path):
     else:
         assert events == [] and result["privacy"]["epsilon_spent"] is None
 
-    rows = pipeline.sample_release(result["model_dir"], rows=150, seed=11)
+    rows = training.sample_synthetic(result["model_dir"], rows=150, seed=11)
     assert len(rows) == 150 and list(rows.columns) == list(tiny_train.columns)
     for col in schema.modelled_columns:
         values = rows[col.name].dropna()
@@ -131,11 +131,11 @@ def test_fit_sample_save_load_reproducible(name, tiny_train, schema, tmp_path):
 def test_dp_ctgan_conditions_come_from_released_frequencies(tiny_train, schema, tmp_path):
     import json
 
-    from synth_pipeline import pipeline
+    from synth_pipeline.chain import training
 
     config = SynthesisConfig(generator="dp-ctgan", epsilon=3.0, epochs=1, batch_size=40)
     ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
-    result = pipeline.train_release(train=tiny_train, schema=schema, config=config, ledger=ledger,
+    result = training.train_model(train=tiny_train, schema=schema, config=config, ledger=ledger,
                                     run_key="k", model_dir=tmp_path / "model")
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
     discrete = [c.name for c in schema.modelled_columns if c.type == "categorical"]
@@ -154,7 +154,7 @@ def test_dp_ctgan_refuses_packs_under_dp(schema):
 
 def test_plans_never_exceed_the_target_for_any_dp_generator(schema):
     for name in ("dp-tvae", "dp-ctgan"):
-        from synth_pipeline.pipeline import ledger_request
+        from synth_pipeline.chain.training import ledger_request
 
         config = SynthesisConfig(generator=name, epsilon=1.0, epochs=3, batch_size=50)
         plan = plan_training(config, 2000, columns=schema.modelled_columns)
@@ -167,7 +167,7 @@ def test_plans_never_exceed_the_target_for_any_dp_generator(schema):
 def test_empty_poisson_batches_still_take_their_noisy_step(name, tiny_train, schema):
     """Batch size 1 on 120 rows: about a third of the Poisson batches are empty, and every one
     of them must still be a step (the accountant priced every step)."""
-    from synth_pipeline.pipeline import fit_generator
+    from synth_pipeline.chain.training import fit_generator
 
     train = tiny_train.head(120)
     config = SynthesisConfig(generator=name, epsilon=10.0, epochs=1, batch_size=1, delta=1e-4)

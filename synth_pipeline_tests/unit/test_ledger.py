@@ -51,10 +51,10 @@ def test_reserve_commit_release_lifecycle(basic):
     b = _reserve(basic, "run-b")
     assert a.status == "reserved" and not a.reused and a.epsilon == 1.0
     basic.commit(a.event_id, note="DP output exists")
-    basic.release(b.event_id, note="failed before training")
+    basic.refund(b.event_id, note="failed before training")
     history = {h["run_key"]: h for h in basic.history("adult")}
     assert history["run-a"]["status"] == "committed" and history["run-a"]["partition_key"] == "drop-1.csv"
-    assert history["run-b"]["status"] == "released"
+    assert history["run-b"]["status"] == "refunded"
     assert history["run-a"]["params"] == GAUSS["params"]
     spend = basic.spend("adult")
     assert spend.events == 1 and spend.basic_epsilon == 1.0 and spend.remaining_epsilon == 4.0
@@ -65,10 +65,10 @@ def test_illegal_transitions(basic):
     basic.commit(a.event_id)
     basic.commit(a.event_id)  # idempotent
     with pytest.raises(LedgerError, match="committed"):
-        basic.release(a.event_id)  # a committed spend cannot be refunded
+        basic.refund(a.event_id)  # a committed spend cannot be refunded
     b = _reserve(basic, "run-b")
-    basic.release(b.event_id)
-    with pytest.raises(LedgerError, match="released"):
+    basic.refund(b.event_id)
+    with pytest.raises(LedgerError, match="refunded"):
         basic.commit(b.event_id)
     with pytest.raises(LedgerError, match="no ledger event"):
         basic.commit("does-not-exist")
@@ -111,7 +111,7 @@ def test_same_run_key_never_charges_twice(basic):
 
 def test_same_run_key_charges_again_after_release(basic):
     first = _reserve(basic, "run-a")
-    basic.release(first.event_id)
+    basic.refund(first.event_id)
     second = _reserve(basic, "run-a")
     assert not second.reused and second.event_id != first.event_id
     assert basic.spend("adult").events == 1
@@ -129,7 +129,7 @@ def test_released_reservations_stop_counting(basic):
     held = [_reserve(basic, f"run-{i}", epsilon=2.5) for i in range(2)]
     with pytest.raises(BudgetExceededError):
         _reserve(basic, "third", epsilon=2.5)
-    basic.release(held[0].event_id)
+    basic.refund(held[0].event_id)
     assert basic.spend("adult").basic_epsilon == 2.5
     assert _reserve(basic, "third", epsilon=2.5).status == "reserved"
 

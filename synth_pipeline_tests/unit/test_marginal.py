@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.privacy.accounting import calibrate_rho, zcdp_epsilon
-from synth_pipeline.privacy.config import SynthesisConfig, plan_training, validate
+from synth_pipeline.privacy.config import SynthesisConfig, plan_training, check_fields
 from synth_pipeline.privacy.zcdp import BudgetExceededError, ZcdpBudget, exponential_epsilon, gaussian_sigma
 from synth_pipeline.schema import ColumnSpec
 from synth_pipeline.synthesizers import generator_class, load_generator
@@ -164,20 +164,21 @@ def test_validation_asks_for_declared_domains_and_rdp(schema):
 
     facts = DatasetFacts(n_rows=5000, n_columns=3)
     open_numeric = ColumnSpec("income_amount", "float")
-    result = validate(SynthesisConfig(generator="aim", epsilon=1.0), facts,
+    result = check_fields(SynthesisConfig(generator="aim", epsilon=1.0), facts,
                       columns=[open_numeric, schema.column("sex"), schema.column("age")])
     assert not result.is_valid and any("declare them for ['income_amount']" in e for e in result.errors)
-    result = validate(SynthesisConfig(generator="mst", epsilon=1.0, accountant="pld"), facts,
+    result = check_fields(SynthesisConfig(generator="mst", epsilon=1.0, accountant="pld"), facts,
                       columns=[schema.column("sex"), schema.column("age")])
     assert any("use 'rdp'" in e for e in result.errors)
-    ok = validate(SynthesisConfig(generator="mst", epsilon=1.0), facts, columns=[schema.column("sex"),
+    ok = check_fields(SynthesisConfig(generator="mst", epsilon=1.0), facts, columns=[schema.column("sex"),
                                                                                schema.column("age")])
     assert ok.is_valid and ok.plan["rho"] > 0 and ok.plan["steps"] == 0
 
 
 def test_recommendation_picks_aim_where_it_wins(schema, sample_frame):
-    from synth_pipeline.pipeline import resolve_config
-    from synth_pipeline.privacy.config import DatasetFacts, recommended_generator
+    from synth_pipeline.chain.configuring import resolve_config
+    from synth_pipeline.privacy.config import DatasetFacts
+    from synth_pipeline.privacy.recommendation import recommended_generator
     from synth_pipeline.profiling import profile_dataset
 
     profile = profile_dataset(sample_frame, schema)

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth_pipeline import pipeline
+from synth_pipeline.chain import configuring, training
 from synth_pipeline.privacy.config import SynthesisConfig
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.schema import parse_schema
@@ -27,7 +27,7 @@ def toy() -> pd.DataFrame:
 def _train(frame, schema, generator, tmp_path):
     ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
     config = SynthesisConfig(generator=generator, epsilon=2.0, delta=1e-5, epochs=1, batch_size=50)
-    result = pipeline.train_release(train=frame, schema=schema, config=config, ledger=ledger, run_key=generator,
+    result = training.train_model(train=frame, schema=schema, config=config, ledger=ledger, run_key=generator,
                                     model_dir=tmp_path / generator)
     return result, ledger.history("toy")[0]
 
@@ -76,9 +76,9 @@ def test_the_config_gate_prices_the_plan_that_training_reserves_under_replace_on
 
     schema = parse_schema({**RAW, "row_count_public": True})
     config = SynthesisConfig(generator="dp-tvae", epsilon=2.0, delta=1e-5, epochs=1, batch_size=50)
-    validated = pipeline.validate_config(config, profile_dataset(toy, schema), schema).plan
+    validated = configuring.validate_config(config, profile_dataset(toy, schema), schema).plan
     train, _ = split_holdout(toy, holdout_fraction=0.2)
     ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
-    result = pipeline.train_release(train=train, schema=schema, config=config, ledger=ledger, run_key="k",
+    result = training.train_model(train=train, schema=schema, config=config, ledger=ledger, run_key="k",
                                     model_dir=tmp_path / "m", drop_rows=len(toy))
     assert result["plan"] == validated

@@ -107,10 +107,10 @@ def test_cli_prints_one_json_object(small_drop, capsys):
 
 
 def test_dagster_asset_is_opt_in_with_a_blocking_gate_its_own_job_and_schedule():
-    from synth_pipeline.definitions import defs
+    from synth_pipeline.definitions import build_definitions
     from synth_pipeline.defs.privacy_audit import privacy_audit_gate
 
-    repo = defs.get_repository_def()
+    repo = build_definitions().get_repository_def()
     key = dg.AssetKey("privacy_audit")
     assert {k.to_user_string() for k in repo.asset_graph.get(key).parent_keys} == {"raw_dataset", "holdout_split",
                                                                                     "dp_config"}

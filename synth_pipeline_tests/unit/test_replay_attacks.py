@@ -9,13 +9,12 @@ noise IS replayable, and checks that the attack then succeeds: the tests can fai
 """
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from synth_pipeline import pipeline
+from synth_pipeline.chain import training
 from synth_pipeline.privacy.config import SynthesisConfig, plan_training
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import plan_preprocessing, release_statistics
@@ -47,7 +46,7 @@ def _release(frame, tmp_path, name: str, generator: str, epsilon: float) -> dict
     """One charged release through the pipeline's own training path, the model saved."""
     config = SynthesisConfig(generator=generator, epsilon=epsilon, delta=1e-5, seed=SEED)
     ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=100, default_budget_delta=1e-3)
-    result = pipeline.train_release(train=frame, schema=TOY, config=config, ledger=ledger, run_key=name,
+    training.train_model(train=frame, schema=TOY, config=config, ledger=ledger, run_key=name,
                                     model_dir=tmp_path / name)
     return json.loads((tmp_path / name / "model.json").read_text(encoding="utf-8"))
 
@@ -118,13 +117,12 @@ def test_two_marginal_fits_with_the_same_seed_measure_differently(generator, toy
 
 def _dp_sgd_weights(frame, generator: str, schema: TableSchema) -> np.ndarray:
     """DP-SGD fit as the attacker would redo it with the model card's seed and config."""
-    from synth_pipeline.synthesizers import generator_class
 
     config = SynthesisConfig(generator=generator, epsilon=3.0, delta=1e-5, epochs=1, batch_size=40, seed=SEED,
                              synthetic_rows=100)
     columns = list(schema.modelled_columns)
     plan = plan_training(config, schema.max_rows, columns=columns)
-    model, _, _ = pipeline.fit_generator(frame, columns, config, plan)
+    model, _, _ = training.fit_generator(frame, columns, config, plan)
     module = model.model if generator == "dp-tvae" else model.generator
     return np.concatenate([p.detach().numpy().ravel() for p in module.state_dict().values()
                            if p.dtype.is_floating_point])
@@ -174,7 +172,7 @@ def test_fits_under_the_replay_switch_are_marked_not_dp_and_never_released(toy, 
     with replayable_for_tests(1):
         config = SynthesisConfig(generator="mst", epsilon=1.0, delta=1e-5)
         ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-3)
-        result = pipeline.train_release(train=toy, schema=TOY, config=config, ledger=ledger, run_key="replay",
+        result = training.train_model(train=toy, schema=TOY, config=config, ledger=ledger, run_key="replay",
                                         model_dir=tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
     assert result["is_dp"] is False and meta["is_dp"] is False

@@ -20,6 +20,7 @@ stopping early at a relative loss change under ``tolerance``.
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 from mbi import LinearMeasurement
@@ -28,6 +29,8 @@ from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, expected_noise_l1, l1
 
 SELECTION_SHARE = 0.1  # of each round's ρ (the paper's α = 0.9 goes to measurement)
+PROGRESS_EVERY = 10  # rounds between progress lines
+log = logging.getLogger(__name__)
 
 
 class AIM(MarginalSynthesizer):
@@ -71,5 +74,8 @@ class AIM(MarginalSynthesizer):
             after = self.model_marginals([pick])[pick]
             if l1(after, before) <= expected_noise_l1(sigma, after.size) and budget.remaining > 0:
                 sigma, epsilon = sigma / 2, epsilon * 2  # annealing: the model stopped learning at this noise
+            if (len(measurements) - d) % PROGRESS_EVERY == 0:  # DP facts only: rounds and ρ spent
+                log.info("AIM round %d: %.0f%% of ρ spent, %d marginals in the model", len(measurements) - d,
+                         100 * budget.spent / budget.rho, len(self.model.cliques))
         self.rounds = len(measurements) - d
         return measurements

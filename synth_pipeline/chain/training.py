@@ -1,30 +1,26 @@
-"""The chain's stages as plain functions, shared by the Dagster assets and the CLI.
+"""Training and sampling, the chain's DP stage and its post-processing.
 
-Each function states what it reads; the one that reads private rows to make a released
-artefact (``train_release``) is DP and charges the ledger before training (reserve, then
-commit), refunding only when it fails before any DP output exists.
+``train_model`` reads private rows to make a released artefact: it is DP and charges the
+ledger before training (reserve, then commit), refunding only when it fails before any DP
+output exists. ``sample_synthetic`` reads no private data.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
+from synth_pipeline.chain.configuring import row_bound_problems
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
-from synth_pipeline.privacy.config import (
-    MARGINAL_GENERATORS, QUALITIES, SynthesisConfig, TrainingPlan, ValidationResult, plan_training,
-    recommend, recommended_generator, validate)
+from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, plan_training
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
 from synth_pipeline.privacy.secret_random import RESIDUAL_RISK, is_replayable, randomness_note
-from synth_pipeline.profiling import dataset_facts
 from synth_pipeline.schema import TableSchema
-from synth_pipeline.synthesizers import generator_class, load_generator
+from synth_pipeline.synthesizers.registry import generator_class, load_generator
 from synth_pipeline.synthesizers.transforms import TableCodec
 
 log = logging.getLogger(__name__)
@@ -38,80 +34,6 @@ NEIGHBOURING_RELATIONS = {
                     "δ and the synthetic table's size come from n; sensitivities doubled, DP-SGD accounted with "
                     "dp-accounting's PLD under REPLACE_ONE"),
 }
-
-
-def safe_name(key: str) -> str:
-    """A folder name for a partition key (file names may hold spaces or unicode)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")
-    return cleaned or "partition"
-
-
-MIN_TRAINING_ROWS = 100
-
-
-def row_bound_problems(*, max_rows: int | None, n_rows: int) -> list[str]:
-    """Input check of the drop's size against the schema's public bound, before any charge:
-    with ``size_problems``, the only places the private n is compared with anything (not DP:
-    a refusal says only that a check failed, never n)."""
-    if max_rows is None:
-        return ["the schema declares no max_rows: declare a public upper bound on the rows of one drop (from the "
-                "source's documentation or a contract, never from the file); it sets the sampling rate and δ, "
-                "since the drop's own row count is private"]
-    if n_rows > max_rows:
-        return [f"the drop holds more rows than the schema's max_rows ({max_rows}); declare a public bound that "
-                "holds for every drop (nothing was charged)"]
-    return []
-
-
-def size_problems(n_rows: int) -> list[str]:
-    """The drop is large enough to train on (the training split keeps over half the rows)."""
-    if n_rows < 2 * MIN_TRAINING_ROWS:
-        return [f"the drop is too small: DP training needs at least {2 * MIN_TRAINING_ROWS} rows"]
-    return []
-
-
-def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema) -> ValidationResult:
-    """Public facts (schema, ``max_rows``) plus the input checks of ``row_bound_problems``.
-    Unmodellable columns are errors."""
-    bound = [] if schema.row_count_public else row_bound_problems(max_rows=profile.get("max_rows"),
-                                                                   n_rows=profile["n_rows"])
-    if bound and profile.get("max_rows") is None:
-        return ValidationResult(is_valid=False, errors=bound)
-    bound += size_problems(profile["n_rows"])
-    result = validate(config, dataset_facts(profile), columns=schema.modelled_columns, relation=schema.relation)
-    problems = bound + list(profile["unmodellable"])
-    if result.is_valid and config.generator in MARGINAL_GENERATORS:
-        problems += _marginal_domain_problems(config, schema)
-    if problems:
-        result.errors.extend(problems)
-        result.is_valid = False
-        result.plan = None
-    return result
-
-
-def _marginal_domain_problems(config: SynthesisConfig, schema: TableSchema) -> list[str]:
-    """Public schema only: the marginal generators' domain and model-size caps."""
-    from synth_pipeline.synthesizers.marginal.cells import DomainTooLargeError
-
-    try:
-        generator_class(config.generator)(TableCodec.from_schema(schema.modelled_columns)).check()
-    except DomainTooLargeError as exc:
-        return [str(exc)]
-    return []
-
-
-def resolve_config(profile: dict, schema: TableSchema, *, quality: str = "balanced",
-                   **fields) -> tuple[SynthesisConfig, ValidationResult]:
-    """The user's fields (None: not given) over the recommendation for this data size,
-    validated, with δ filled in. Public facts only (schema, ``max_rows``)."""
-    facts = dataset_facts(profile)
-    base = recommend(facts, quality=quality) if quality in QUALITIES else SynthesisConfig()
-    given = {k: v for k, v in fields.items() if v is not None}
-    if "generator" not in given and isinstance(given.get("epsilon"), (int, float)):
-        given["generator"] = recommended_generator(facts, given["epsilon"])  # for this ε, not the quality's
-    requested = SynthesisConfig.from_dict({**base.as_dict(), "delta": None, **given})
-    validation = validate_config(requested, profile, schema)
-    return effective_config(requested, validation), validation
 
 
 def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
@@ -139,7 +61,7 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     return {"mechanism": "dp-sgd", "params": params, "epsilon": epsilon, "delta": plan.delta}
 
 
-def train_release(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig, ledger: PrivacyLedger,
+def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig, ledger: PrivacyLedger,
                   run_key: str, model_dir: str | Path, partition_key: str | None = None,
                   on_epoch: Callable | None = None, drop_rows: int | None = None) -> dict:
     """DP: fit the configured generator on ``train`` under DP-SGD, charged to the ledger.
@@ -161,8 +83,7 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)
-    if hasattr(model_class, "check"):
-        model_class(codec).check()  # domain and model-size caps, on public facts: refusals charge nothing
+    model_class(codec).check()  # domain and model-size caps, on public facts: refusals charge nothing
     if not model_class.is_dp:
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
@@ -201,7 +122,7 @@ def train_release(*, train: pd.DataFrame, schema: TableSchema, config: Synthesis
         return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key)
     except BaseException:
         if not dp_started:
-            ledger.release(reservation.event_id, note="failed before any DP computation: refunded")
+            ledger.refund(reservation.event_id, note="failed before any DP computation: refunded")
         raise
 
 
@@ -236,7 +157,7 @@ def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, p
                   on_epoch: Callable | None = None, on_dp_start: Callable | None = None) -> tuple:
     """DP for the DP generators: releases the DP statistics the plan asks for, then fits to
     the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
-    noisy step). Charges nothing itself: ``train_release`` reserves first; benchmarks and
+    noisy step). Charges nothing itself: ``train_model`` reserves first; benchmarks and
     tests call this directly. Returns (model, released DP statistics, the synthetic table's
     size: the user's, else a DP estimate of the training rows, else None for the twins)."""
     released, rows = {}, None
@@ -269,18 +190,6 @@ def _save(model, released, rows, schema, config, plan, privacy, model_dir, parti
             "synthetic_rows": rows, "synthetic_rows_source": rows_source}
 
 
-def sample_release(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:
+def sample_synthetic(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:
     """Post-processing of the DP model: reads no private data."""
     return load_generator(model_dir).sample(rows, seed=seed)
-
-
-def release_folder(model_result: dict) -> Path:
-    """The folder of one release: the model sits in ``model/`` inside it."""
-    return Path(model_result["model_dir"]).parent
-
-
-def effective_config(config: SynthesisConfig, validation: ValidationResult) -> SynthesisConfig:
-    """The config with δ filled in from the plan (the rule of ``default_delta``)."""
-    if validation.plan is None:
-        return config
-    return replace(config, delta=validation.plan["delta"])

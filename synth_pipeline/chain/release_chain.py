@@ -1,0 +1,256 @@
+"""The one owner of the release path: read → raw-data gate → profile → PII scan → resolve
+config (config and budget gates) → split → train → sample → evaluate (audit gates) →
+dp_guarantee → internal documents → release.
+
+``ReleaseChain`` holds what every stage needs (schema, ledger, release policy, folders,
+the instance secret) and exposes each stage as a method returning a typed record
+(``chain.results``). The Dagster assets call one method each; ``run`` calls them all in
+order and stops at the first failed gate (``GateFailed``), as the Dagster job does. What
+each stage reads, whether it is DP and what it charges: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from synth_pipeline.chain import gates
+from synth_pipeline.chain.configuring import resolve_config
+from synth_pipeline.chain.results import (
+    Documents, Drop, Evaluation, PiiReport, Profile, Release, ResolvedConfig, Split, SyntheticTable, TrainedModel,
+    Verdict)
+from synth_pipeline.chain.training import sample_synthetic, train_model
+from synth_pipeline.evaluation.gates import AuditPolicy
+from synth_pipeline.evaluation.release import INTERNAL_DIR, record_decision, write_release
+from synth_pipeline.privacy.config import TrainingPlan
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.schema import TableSchema
+
+log = logging.getLogger("synth_pipeline.chain")
+
+
+def safe_name(key: str) -> str:
+    """A folder name for a partition key (file names may hold spaces or unicode)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", key).strip("._")
+    return cleaned or "partition"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainRun:
+    """Every stage's record of one completed run (``release`` is None only when the caller
+    asked to stop before releasing)."""
+
+    drop: Drop
+    profile: Profile
+    pii: PiiReport
+    resolved: ResolvedConfig
+    model: TrainedModel
+    synthetic: SyntheticTable
+    evaluation: Evaluation
+    documents: Documents
+    release: Release | None
+    verdicts: tuple[Verdict, ...]
+
+
+class ReleaseChain:
+    """The stages of one dataset's release path. Dagster-free.
+
+    ``outputs_dir`` holds one folder per run (``<dataset>/<partition>/<run id[:8]>``) with
+    ``model/``, ``internal/`` and, once every gate passed, ``release/``. ``secret`` keys the
+    HMAC of the drop's identity in the internal model card (never released).
+    """
+
+    def __init__(self, *, schema: TableSchema, ledger: PrivacyLedger, outputs_dir: str | Path,
+                 policy: AuditPolicy | None = None, secret: bytes = b"", schema_path: str | Path | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.schema = schema
+        self.ledger = ledger
+        self.outputs_dir = Path(outputs_dir)
+        self.policy = policy or AuditPolicy()
+        self.secret = secret
+        self.schema_path = schema_path
+        self._progress = progress or log.info
+
+    def say(self, message: str) -> None:
+        """One progress line (stage names, counts, DP facts: never a raw value)."""
+        self._progress(message)
+
+    def run_folder(self, partition_key: str, run_id: str) -> Path:
+        return self.outputs_dir / safe_name(self.schema.dataset) / safe_name(partition_key) / run_id[:8]
+
+    # -- stages ---------------------------------------------------------------------------
+    def read(self, path: str | Path, *, name: str | None = None) -> Drop:
+        """Reads private values (input): the drop typed by the public schema."""
+        from synth_pipeline.data_io import read_drop
+
+        path = Path(path)
+        drop = Drop(name=name or path.name, path=path, frame=read_drop(path, self.schema))
+        self.say(f"read {drop.name}: {len(drop.frame.columns)} columns")
+        return drop
+
+    def check_raw(self, drop: Drop) -> Verdict:
+        return gates.raw_data_expectations(drop, self.schema)
+
+    def profile(self, drop: Drop) -> Profile:
+        """Public schema facts plus n (private, internal: input checks only)."""
+        from synth_pipeline.profiling import profile_dataset
+
+        return Profile.from_dict(profile_dataset(drop.frame, self.schema))
+
+    def scan_pii(self, drop: Drop) -> PiiReport:
+        """Reads a sample of values, not DP; the gate only."""
+        from synth_pipeline.pii import scan
+
+        return PiiReport.from_dict(scan(drop.frame, self.schema))
+
+    def check_pii(self, pii: PiiReport) -> Verdict:
+        return gates.no_direct_identifiers_in_training(pii)
+
+    def resolve(self, profile: Profile, *, preset: str = "balanced", **fields) -> ResolvedConfig:
+        """Public facts only: the user's fields (None: not given) over the recommendation."""
+        config, validation = resolve_config(profile.as_dict(), self.schema, preset=preset, **fields)
+        plan = TrainingPlan(**validation.plan) if validation.plan else None
+        self.say(f"config: {config.generator} at ε={config.epsilon:g} ({'valid' if validation.is_valid else 'invalid'})")
+        return ResolvedConfig(config=config, validation=validation, plan=plan)
+
+    def check_config(self, resolved: ResolvedConfig) -> Verdict:
+        return gates.config_valid(resolved)
+
+    def check_budget(self, resolved: ResolvedConfig) -> Verdict:
+        return gates.budget_available(resolved, dataset=self.schema.dataset, ledger=self.ledger)
+
+    def split(self, drop: Drop, resolved: ResolvedConfig) -> Split:
+        """Reads no values (the row count only); each row held out on its own secret coin."""
+        from synth_pipeline.data_io import draw_holdout
+
+        return Split(holdout_mask=draw_holdout(len(drop.frame), holdout_fraction=resolved.config.holdout_fraction))
+
+    def train(self, drop: Drop, split: Split, resolved: ResolvedConfig, *, run_key: str, partition_key: str,
+              run_id: str, on_epoch: Callable | None = None) -> TrainedModel:
+        """DP: fits the generator on the training split, charged to the ledger before training."""
+        train, _ = split.apply(drop)
+        self.say(f"training {resolved.config.generator} (DP, ε={resolved.config.epsilon:g} reserved first)")
+        result = train_model(train=train, schema=self.schema, config=resolved.config, ledger=self.ledger,
+                             run_key=run_key, partition_key=partition_key,
+                             model_dir=self.run_folder(partition_key, run_id) / "model",
+                             drop_rows=len(drop.frame), on_epoch=on_epoch)
+        model = TrainedModel.from_dict(result)
+        spent = model.privacy.get("epsilon_spent")
+        self.say(f"trained {model.generator}: " + (f"ε={spent:.4g} spent" if spent is not None else "NOT DP"))
+        return model
+
+    def sample(self, model: TrainedModel, resolved: ResolvedConfig) -> SyntheticTable:
+        """Post-processing of the DP model: reads no private data. Written as an internal
+        candidate (``internal/candidate/``) until the gates pass."""
+        frame = sample_synthetic(model.model_dir, rows=model.synthetic_rows, seed=resolved.config.seed)
+        candidate = model.run_folder / INTERNAL_DIR / "candidate"
+        candidate.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(candidate / "synthetic.parquet", index=False)
+        frame.to_csv(candidate / "synthetic.csv", index=False)
+        self.say(f"sampled {len(frame)} synthetic rows")
+        return SyntheticTable(frame=frame, candidate_dir=candidate)
+
+    def evaluate(self, drop: Drop, split: Split, synthetic: SyntheticTable, model: TrainedModel,
+                 resolved: ResolvedConfig, *, policy: AuditPolicy | None = None) -> Evaluation:
+        """Reads private values, NOT DP: utility and attack metrics against the holdout, and
+        the audit gates. The model's release decision is this first evaluation's."""
+        from synth_pipeline.evaluation.audit import run_audit
+        from synth_pipeline.privacy.preprocessing import schema_with_statistics
+
+        train, holdout = split.apply(drop)
+        self.say("evaluating utility and attacks against the holdout (internal, not DP)")
+        metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic.frame,
+                            schema=schema_with_statistics(self.schema, model.dp_statistics),
+                            policy=policy or self.policy, seed=resolved.config.seed)
+        record_decision(metrics, generator=model.generator, is_dp=model.is_dp, folder=model.run_folder)
+        evaluation = Evaluation(metrics=metrics, verdicts=gates.audit_verdicts(metrics))
+        self.say(f"evaluation: {sum(v.passed for v in evaluation.verdicts)} of {len(evaluation.verdicts)} gates passed")
+        return evaluation
+
+    def check_dp(self, model: TrainedModel) -> Verdict:
+        return gates.dp_guarantee(model)
+
+    def document(self, *, drop: Drop, split: Split, profile: Profile, pii: PiiReport, resolved: ResolvedConfig,
+                 model: TrainedModel, synthetic: SyntheticTable, evaluation: Evaluation, partition_key: str,
+                 run_id: str, run_events: list[dict] | None = None, verdicts: list[Verdict] | None = None,
+                 privacy_audit: dict | None = None) -> Documents:
+        """The internal review (privacy report, compliance mapping, model card, narrative,
+        plots) under ``internal/``. Reads private values only for the plots' real side (the
+        holdout over public bins): not DP, internal, labelled so."""
+        from synth_pipeline.privacy.preprocessing import schema_with_statistics
+        from synth_pipeline.reporting.documents import build_documents, source_facts, write_documents
+
+        _, holdout = split.apply(drop)
+        dataset = self.schema.dataset
+        docs = build_documents(
+            schema=schema_with_statistics(self.schema, model.dp_statistics), profile=profile.as_dict(),
+            pii=pii.as_dict(), config=resolved.config.as_dict(), model=model.as_dict(), audit=evaluation.metrics,
+            ledger_after=self.ledger.spend(dataset).as_dict(), ledger_history=self.ledger.history(dataset),
+            real_holdout=holdout, synthetic=synthetic.frame, partition_key=partition_key, run_id=run_id,
+            run_events=run_events or [], extra_gates=[{"gate": v.gate, "passed": v.passed} for v in verdicts or []],
+            privacy_audit=privacy_audit,
+            source=source_facts(drop_path=drop.path, schema_path=self.schema_path, secret=self.secret))
+        paths = write_documents(docs, model.run_folder)
+        self.say(f"internal review written to {model.run_folder / INTERNAL_DIR}")
+        return Documents(paths={k: Path(v) for k, v in paths.items()},
+                         privacy_score=docs["privacy_report"]["privacy_score"]["score"],
+                         risk_level=docs["privacy_report"]["safety"]["risk_level"],
+                         compliance={k: v["status"] for k, v in docs["compliance"]["frameworks"].items()})
+
+    def release(self, *, synthetic: SyntheticTable, evaluation: Evaluation, model: TrainedModel,
+                resolved: ResolvedConfig, partition_key: str, run_id: str) -> Release:
+        """The synthetic table and the public documents (DP and declared-public facts only)
+        under ``release/``, only when the model's recorded decision allows it (raises
+        ``evaluation.release.ReleaseRefused`` otherwise, writing nothing there)."""
+        from synth_pipeline.privacy.preprocessing import schema_with_statistics
+        from synth_pipeline.reporting.public_release import build_public_documents, render_public_documents
+
+        public = build_public_documents(schema=schema_with_statistics(self.schema, model.dp_statistics),
+                                        config=resolved.config.as_dict(), model=model.as_dict(),
+                                        ledger_after=self.ledger.spend(self.schema.dataset).as_dict(),
+                                        partition_key=partition_key, run_id=run_id)
+        paths = write_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
+                              folder=model.run_folder, documents=render_public_documents(public))
+        self.say(f"released {len(synthetic.frame)} rows to {Path(paths['csv']).parent}")
+        return Release(paths={k: Path(v) for k, v in paths.items()}, rows=len(synthetic.frame))
+
+    # -- the whole path -----------------------------------------------------------------
+    def run(self, path: str | Path, *, run_id: str, partition_key: str | None = None, preset: str = "balanced",
+            **fields) -> ChainRun:
+        """Every stage in order, each gate blocking: the first failed gate raises
+        ``GateFailed`` (nothing public is written; what was charged stays charged)."""
+        verdicts: list[Verdict] = []
+
+        def gate(verdict: Verdict) -> None:
+            verdicts.append(verdict)
+            self.say(gates.describe(verdict))
+            if not verdict.passed:
+                raise gates.GateFailed(verdict)
+
+        drop = self.read(path)
+        partition_key = partition_key or drop.name
+        gate(self.check_raw(drop))
+        profile = self.profile(drop)
+        pii = self.scan_pii(drop)
+        gate(self.check_pii(pii))
+        resolved = self.resolve(profile, preset=preset, **fields)
+        gate(self.check_config(resolved))
+        gate(self.check_budget(resolved))
+        split = self.split(drop, resolved)
+        model = self.train(drop, split, resolved, run_key=f"{run_id}:{partition_key}", partition_key=partition_key,
+                           run_id=run_id)
+        synthetic = self.sample(model, resolved)
+        evaluation = self.evaluate(drop, split, synthetic, model, resolved)
+        for verdict in evaluation.verdicts:
+            gate(verdict)
+        documents = self.document(drop=drop, split=split, profile=profile, pii=pii, resolved=resolved, model=model,
+                                  synthetic=synthetic, evaluation=evaluation, partition_key=partition_key,
+                                  run_id=run_id, verdicts=verdicts)
+        gate(self.check_dp(model))  # after the internal review, as in the Dagster job: a twin is documented
+        release = self.release(synthetic=synthetic, evaluation=evaluation, model=model, resolved=resolved,
+                               partition_key=partition_key, run_id=run_id)
+        return ChainRun(drop=drop, profile=profile, pii=pii, resolved=resolved, model=model, synthetic=synthetic,
+                        evaluation=evaluation, documents=documents, release=release, verdicts=tuple(verdicts))
