@@ -9,22 +9,19 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
-    from synth_pipeline.cli import positive_float, positive_int
+    from synth_pipeline.cli import add_config_flags, positive_int
 
     p = subparsers.add_parser(
         "privacy-audit", help="empirical ε lower bound of a generator (one-run canary audit; internal, not DP)")
     p.add_argument("--input", required=True, help="the private table (CSV or Parquet)")
     p.add_argument("--schema", required=True, help="its public schema (YAML)")
-    p.add_argument("--generator", required=True, help="dp-tvae, dp-ctgan, aim, mst, or a non-private twin (tvae, ctgan)")
-    p.add_argument("--epsilon", type=positive_float, required=True, help="the claimed ε the generator is calibrated to")
+    add_config_flags(p, only=("generator", "epsilon", "delta", "epochs", "batch_size"),
+                     required=("generator", "epsilon"))
     p.add_argument("--canaries", type=positive_int, help="canaries m (default 1,000, capped at a fifth of the rows)")
     p.add_argument("--auditor", choices=("black-box", "white-box", "gradient", "measurement"), default=None,
                    help="default: the sharpest for the generator (gradient: canaries in DP-SGD's noisy sums; "
                         "measurement: canaries in AIM's and MST's Gaussian measurements); black-box: synthetic "
                         "rows only; white-box: the model's per-record loss (DP-SGD generators)")
-    p.add_argument("--delta", type=positive_float, help="δ (default: min(1e-5, 0.1/max_rows))")
-    p.add_argument("--epochs", type=positive_int, help="training epochs (default: recommended for max_rows)")
-    p.add_argument("--batch-size", type=positive_int, help="expected batch size at max_rows (default: recommended)")
     p.add_argument("--seed", type=int, default=0, help="seed of canaries, coin flips and training (default 0)")
     p.add_argument("--confidence", type=float, default=0.95, help="confidence of the lower bound (default 0.95)")
     p.set_defaults(func=cmd_privacy_audit)

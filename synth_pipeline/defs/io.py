@@ -26,7 +26,7 @@ class DropReferenceIOManager(dg.ConfigurableIOManager):
     def _reference_path(self, context) -> Path:
         partition = context.partition_key if context.has_partition_key else "unpartitioned"
         digest = hashlib.sha256(partition.encode("utf-8")).hexdigest()[:16]  # file names may hold anything
-        return Path(context.instance.storage_directory()) / "drop_references" / context.asset_key.path[-1] / digest
+        return self.files.path(self.files.references_dir) / context.asset_key.path[-1] / digest
 
     def _fingerprint(self, path: Path) -> str:
         from synth_pipeline.reporting.documents import file_digest
@@ -43,8 +43,7 @@ class DropReferenceIOManager(dg.ConfigurableIOManager):
         from synth_pipeline.chain.results import Drop
         from synth_pipeline.data_io import read_drop
 
-        upstream = context.upstream_output
-        target = self._reference_path(upstream)
+        target = self._reference_path(context)  # an input's asset key and partition are its upstream's
         if not target.is_file():
             raise dg.Failure(description="raw_dataset has not been read for this drop in this instance: "
                                          "materialize it first")

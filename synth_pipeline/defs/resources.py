@@ -31,6 +31,7 @@ class ProjectFiles(dg.ConfigurableResource):
     outputs_dir: str = "data/outputs"
     policy_path: str = "data/release_policy.yaml"
     secret_path: str = "data/state/instance_secret"  # HMAC key of drop identities: never released
+    references_dir: str = "data/state/drop_references"  # raw_dataset as references to the drops (defs.io)
 
     def path(self, relative: str) -> Path:
         base = Path(self.root) if self.root else project_root()

@@ -101,6 +101,11 @@ def test_whole_chain_materializes_charges_once_and_leaks_no_raw_value(project, s
     texts = [_event_text(project, result), *_metadata_texts(project, result), *files.values()]
     for canary in (CANARY_NAME, CANARY_EMAIL, str(CANARY_FNLWGT)):
         assert all(canary not in text for text in texts), canary
+    # The orchestrator's storage holds no copy of the drop: raw_dataset is kept as a reference.
+    stored = [p for p in Path(project.instance.storage_directory()).rglob("*") if p.is_file()]
+    assert (project.root / "data" / "state" / "drop_references").is_dir()
+    assert stored and not any(CANARY_NAME.encode() in p.read_bytes() or CANARY_EMAIL.encode() in p.read_bytes()
+                              for p in stored)
 
     # Every gate passed: the release folder holds the synthetic rows and the public documents.
     released = paths_of(result, "released")
