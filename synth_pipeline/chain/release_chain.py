@@ -64,15 +64,19 @@ class ReleaseChain:
     """
 
     def __init__(self, *, schema: TableSchema, ledger: PrivacyLedger, outputs_dir: str | Path,
-                 policy: AuditPolicy | None = None, secret: bytes = b"", schema_path: str | Path | None = None,
-                 progress: Callable[[str], None] | None = None):
+                 policy: AuditPolicy | Callable[[], AuditPolicy] | None = None, secret: bytes = b"",
+                 schema_path: str | Path | None = None, progress: Callable[[str], None] | None = None):
         self.schema = schema
         self.ledger = ledger
         self.outputs_dir = Path(outputs_dir)
-        self.policy = policy or AuditPolicy()
+        self._policy = policy or AuditPolicy()  # a callable is read when the evaluation needs it
         self.secret = secret
         self.schema_path = schema_path
         self._progress = progress or log.info
+
+    @property
+    def policy(self) -> AuditPolicy:
+        return self._policy() if callable(self._policy) else self._policy
 
     def say(self, message: str) -> None:
         """One progress line (stage names, counts, DP facts: never a raw value)."""
@@ -136,7 +140,7 @@ class ReleaseChain:
         result = train_model(train=train, schema=self.schema, config=resolved.config, ledger=self.ledger,
                              run_key=run_key, partition_key=partition_key,
                              model_dir=self.run_folder(partition_key, run_id) / "model",
-                             drop_rows=len(drop.frame), on_epoch=on_epoch)
+                             drop_rows=len(drop.frame), plan=resolved.plan, on_epoch=on_epoch)
         model = TrainedModel.from_dict(result)
         spent = model.privacy.get("epsilon_spent")
         self.say(f"trained {model.generator}: " + (f"ε={spent:.4g} spent" if spent is not None else "NOT DP"))

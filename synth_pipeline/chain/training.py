@@ -63,7 +63,8 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
 
 def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisConfig, ledger: PrivacyLedger,
                   run_key: str, model_dir: str | Path, partition_key: str | None = None,
-                  on_epoch: Callable | None = None, drop_rows: int | None = None) -> dict:
+                  on_epoch: Callable | None = None, drop_rows: int | None = None,
+                  plan: TrainingPlan | None = None) -> dict:
     """DP: fit the configured generator on ``train`` under DP-SGD, charged to the ledger.
 
     Order: build everything that can fail on public facts, reserve (refused: nothing is
@@ -72,14 +73,16 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
     return the model's privacy metadata. The non-private twins charge nothing and are
     marked NOT DP: no gate passes them and they are never released. ``drop_rows`` (the whole
     drop's row count, default the training rows) is read only where the schema declares it
-    public, so that the plan is the one the config gate priced (``profile["public_rows"]``).
+    public, so that the plan is the one the config gate priced (``profile["public_rows"]``);
+    ``plan``, when given, is that priced plan itself.
     """
     columns = schema.modelled_columns
     problems = [] if schema.row_count_public else row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
     if problems:
         raise ValueError(problems[0])
-    plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
-                         columns=columns, relation=schema.relation)
+    if plan is None:  # the chain passes the plan its budget gate priced; direct callers plan here
+        plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
+                             columns=columns, relation=schema.relation)
     open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
     codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
     model_class = generator_class(config.generator)

@@ -58,7 +58,7 @@ class ProjectFiles(dg.ConfigurableResource):
         from synth_pipeline.chain import ReleaseChain
 
         return ReleaseChain(schema=self.schema(), ledger=ledger.ledger(), outputs_dir=self.path(self.outputs_dir),
-                            policy=self.policy(), secret=self.instance_secret(),
+                            policy=self.policy, secret=self.instance_secret(),
                             schema_path=self.path(self.schema_path), progress=progress)
 
 
