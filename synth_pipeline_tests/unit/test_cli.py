@@ -6,7 +6,7 @@ import pytest
 
 from synth_pipeline.cli import build_parser, main
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline_tests.conftest import SCHEMA
+from synth_pipeline_tests.helpers import SCHEMA
 
 
 def run(capsys, *argv):
@@ -25,6 +25,7 @@ def test_every_command_has_help(command, capsys):
     assert "usage: synth-pipeline" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_synthesize_writes_rows_and_charges_the_ledger_once(tmp_path, small_drop, capsys):
     ledger = tmp_path / "ledger.duckdb"
     output = tmp_path / "out" / "synthetic.csv"
