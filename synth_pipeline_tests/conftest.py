@@ -1,4 +1,9 @@
-"""Shared fixtures: tiny frames cut from the bundled sample, and its public schema."""
+"""Shared fixtures: tiny frames cut from the bundled sample, its public schema, a temporary
+project with a Dagster instance, and one-thread limits for model fits.
+
+Constants and plain helpers live in ``synth_pipeline_tests.helpers``; test modules import
+from there, never from conftest or from one another.
+"""
 
 import os
 from pathlib import Path
@@ -9,14 +14,7 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("SYNTH_PIPELINE_DEVICE", "cpu")
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample" / "adult_sample.csv"
-SCHEMA = ROOT / "data" / "sample" / "adult_schema.yaml"
-
-
-# The public row bound of the tests' slices (at most 1,200 rows): sampling rates and δ come
-# from max_rows, so the bundled schema's 50,000 would plan thousands of steps on 400 rows.
-TEST_MAX_ROWS = 1500
+from synth_pipeline_tests.helpers import SAMPLE, SCHEMA, TEST_MAX_ROWS, fixed_split  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +42,47 @@ def small_drop(tmp_path, sample_frame) -> Path:
     return path
 
 
-def fixed_split(frame: pd.DataFrame, *, holdout_fraction: float, seed: int = 0):
-    """A fixed (seeded) train/holdout split for test fixtures, so that the audit's numbers do
-    not move with the split. Releases use the pipeline's secret, per-run split."""
-    import numpy as np
+@pytest.fixture(scope="module")
+def halves(sample_frame):
+    """Equal-sized real train and holdout (600 rows each)."""
+    return fixed_split(sample_frame, holdout_fraction=0.5)
 
-    from synth_pipeline.data_io import apply_holdout
 
-    return apply_holdout(frame, np.random.default_rng(seed).random(len(frame)) < holdout_fraction)
+@pytest.fixture(scope="module")
+def one_openmp_thread():
+    """HistGradientBoosting's OpenMP threads thrash on a busy 2-core machine (a 0.1 s fit took
+    100 s here under load); one thread keeps the fits fast and deterministic. Modules opt in
+    with ``pytestmark = pytest.mark.usefixtures("one_openmp_thread")``."""
+    from threadpoolctl import threadpool_limits
+
+    # Loads scikit-learn's OpenMP now: threadpool_limits only reaches libraries already loaded.
+    import synth_pipeline.evaluation.audit  # noqa: F401
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small torch fits run faster on one thread, and steadier on a shared machine. Modules opt
+    in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A temporary project (incoming folder, schema, ledger, outputs) with its own Dagster
+    instance, to run the real asset chain in-process (see ``helpers.project.Project``)."""
+    import dagster as dg
+
+    from synth_pipeline_tests.helpers.project import Project
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield Project(tmp_path, instance)

@@ -14,8 +14,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from synth_pipeline.data_io import read_drop
-from synth_pipeline_tests.conftest import fixed_split
-from synth_pipeline_tests.conftest import SAMPLE
+from synth_pipeline_tests.helpers import SAMPLE, fixed_split
 
 pytestmark = pytest.mark.integration
 

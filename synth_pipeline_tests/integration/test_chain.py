@@ -5,12 +5,13 @@ import re
 from pathlib import Path
 
 import dagster as dg
-
 import numpy as np
 import pytest
 
-from synth_pipeline_tests.integration.conftest import LENIENT_POLICY, failed_checks, materialized, paths_of
-from synth_pipeline_tests.unit.test_reporting import assert_offline
+from synth_pipeline_tests.helpers.project import LENIENT_POLICY, failed_checks, materialized, paths_of
+from synth_pipeline_tests.helpers.reporting import assert_offline
+
+pytestmark = pytest.mark.integration
 
 ALL_ASSETS = {"raw_dataset", "dataset_profile", "pii_scan", "dp_config", "holdout_split", "dp_model", "synthetic_table",
               "audit_metrics", "compliance_report", "released"}
@@ -40,7 +41,7 @@ def _metadata_texts(project, result) -> list[str]:
 
 def _output_texts(folder) -> dict[str, str]:
     """The text of every output file: text files as read, PNGs' metadata chunks decoded."""
-    from synth_pipeline_tests.unit.test_reporting import png_text_chunks
+    from synth_pipeline_tests.helpers.reporting import png_text_chunks
 
     texts = {}
     for path in folder.rglob("*"):

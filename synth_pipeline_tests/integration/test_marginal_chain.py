@@ -1,7 +1,11 @@
 """The marginal-based generators through the real asset chain: one zCDP charge, a release,
 and domain refusals that stop at the config gate without charging."""
 
-from synth_pipeline_tests.integration.conftest import materialized
+import pytest
+
+from synth_pipeline_tests.helpers.project import materialized
+
+pytestmark = pytest.mark.integration
 
 
 def test_mst_release_charges_one_zcdp_event_within_the_target(project, sample_frame):

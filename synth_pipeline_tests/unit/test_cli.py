@@ -6,7 +6,7 @@ import pytest
 
 from synth_pipeline.cli import build_parser, main
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline_tests.conftest import SCHEMA
+from synth_pipeline_tests.helpers import SCHEMA
 
 
 def run(capsys, *argv):

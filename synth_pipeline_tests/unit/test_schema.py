@@ -29,7 +29,7 @@ def _error(raw) -> str:
 
 
 def test_bundled_schema_loads():
-    from synth_pipeline_tests.conftest import SCHEMA
+    from synth_pipeline_tests.helpers import SCHEMA
 
     schema = load_schema(SCHEMA)
     assert isinstance(schema, TableSchema)

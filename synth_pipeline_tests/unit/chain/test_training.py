@@ -1,0 +1,122 @@
+"""synth_pipeline.pipeline: the config gate reads the public max_rows, never n, and refuses
+before any charge; one neighbour relation per dataset, stated and honoured by training
+(add/remove with n private by default; replace-one where the schema declares the row
+count public)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synth_pipeline.chain import configuring, training
+from synth_pipeline.privacy.config import SynthesisConfig
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.schema import parse_schema
+
+RAW = {"dataset": "toy", "columns": [
+    {"name": "colour", "type": "categorical", "categories": ["red", "green", "blue"]},
+    {"name": "smoker", "type": "boolean"},
+    {"name": "age", "type": "integer", "bounds": [0, 99]}]}
+
+
+@pytest.fixture(scope="module")
+def toy() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"colour": pd.array(rng.choice(["red", "green", "blue"], 400), dtype="string"),
+                         "smoker": pd.array(rng.choice(["true", "false"], 400), dtype="string"),
+                         "age": rng.integers(0, 100, 400)})
+
+
+def _train(frame, schema, generator, tmp_path):
+    ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    config = SynthesisConfig(generator=generator, epsilon=2.0, delta=1e-5, epochs=1, batch_size=50)
+    result = training.train_model(train=frame, schema=schema, config=config, ledger=ledger, run_key=generator,
+                                    model_dir=tmp_path / generator)
+    return result, ledger.history("toy")[0]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("generator", ["mst", "dp-tvae"])
+def test_a_declared_public_row_count_switches_the_accounting_to_replace_one(generator, toy, tmp_path):
+    schema = parse_schema({**RAW, "row_count_public": True})  # no max_rows needed: n is public
+    assert schema.relation == "replace-one"
+    result, event = _train(toy, schema, generator, tmp_path)
+    privacy = result["privacy"]
+    assert privacy["neighbouring_relation"].startswith("replace one row") and privacy["relation"] == "replace-one"
+    assert result["synthetic_rows"] == len(toy)  # n is public: no DP estimate needed
+    assert event["epsilon"] <= 2.0
+    if generator == "mst":
+        assert event["mechanism"] == "zcdp" and event["params"]["relation"] == "replace-one"
+    else:  # no RDP curve for replace-one DP-SGD: an (ε, δ) event from PLD
+        assert event["mechanism"] == "approx-dp" and event["params"]["relation"] == "replace-one"
+        assert "PLD" in privacy["accountant"]
+
+
+@pytest.mark.integration
+def test_the_default_relation_is_add_remove_with_n_private(toy, tmp_path):
+    schema = parse_schema({**RAW, "max_rows": 500})
+    result, event = _train(toy, schema, "dp-tvae", tmp_path)
+    assert result["privacy"]["neighbouring_relation"].startswith("add/remove one row")
+    assert event["mechanism"] == "dp-sgd" and "relation" not in event["params"]
+    assert result["synthetic_rows_source"] == "a DP estimate of the training rows"
+
+
+@pytest.mark.integration
+def test_the_config_gate_prices_the_plan_that_training_reserves_under_replace_one(toy, tmp_path):
+    """n public: both sides plan from the drop's n (the split's training rows are a random
+    share of it), so the budget gate's request is the ledger's reservation."""
+    from synth_pipeline.data_io import split_holdout
+    from synth_pipeline.profiling import profile_dataset
+
+    schema = parse_schema({**RAW, "row_count_public": True})
+    config = SynthesisConfig(generator="dp-tvae", epsilon=2.0, delta=1e-5, epochs=1, batch_size=50)
+    validated = configuring.validate_config(config, profile_dataset(toy, schema), schema).plan
+    train, _ = split_holdout(toy, holdout_fraction=0.2)
+    ledger = PrivacyLedger(tmp_path / "ledger.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    result = training.train_model(train=train, schema=schema, config=config, ledger=ledger, run_key="k",
+                                    model_dir=tmp_path / "m", drop_rows=len(toy))
+    assert result["plan"] == validated
+
+
+# -- n is private: max_rows, refusals before any charge -----------------------------------------
+def _profile(schema, n_rows: int) -> dict:
+    from synth_pipeline.profiling import profile_dataset
+
+    profile = profile_dataset(__import__("pandas").DataFrame(), schema)
+    return {**profile, "n_rows": n_rows}
+
+
+def test_a_schema_without_max_rows_is_refused_with_what_to_declare(schema):
+    from dataclasses import replace
+
+    from synth_pipeline.chain.configuring import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst"), _profile(replace(schema, max_rows=None), 1000),
+                             replace(schema, max_rows=None))
+    assert not result.is_valid and "declares no max_rows" in result.errors[0] and len(result.errors) == 1
+
+
+def test_a_drop_larger_than_max_rows_is_refused_and_the_message_hides_n(schema):
+    from synth_pipeline.chain.configuring import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst"), _profile(schema, 1501), schema)
+    assert not result.is_valid and any("more rows than the schema's max_rows (1500)" in e for e in result.errors)
+    assert not any("1501" in e for e in result.errors)
+
+
+def test_the_plan_reads_max_rows_never_n(schema):
+    """Two drops of different sizes under one schema get the same rate, steps and δ."""
+    from synth_pipeline.chain.configuring import validate_config
+
+    config = SynthesisConfig(generator="dp-tvae", epochs=2, batch_size=50)
+    plans = [validate_config(config, _profile(schema, n), schema).plan for n in (400, 1400)]
+    assert plans[0] == plans[1] and plans[0]["delta"] == pytest.approx(min(1e-5, 0.1 / 1500))
+    assert plans[0]["sample_rate"] == pytest.approx(1 / 30)
+
+
+def test_synthetic_rows_above_max_rows_warn(schema):
+    from synth_pipeline.chain.configuring import validate_config
+
+    result = validate_config(SynthesisConfig(generator="mst", synthetic_rows=5000), _profile(schema, 1000), schema)
+    assert result.is_valid and any("above the schema's max_rows" in w for w in result.warnings)

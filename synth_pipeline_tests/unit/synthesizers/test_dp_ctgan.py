@@ -1,0 +1,82 @@
+"""DP-CTGAN: one real row moves the critic's clipped gradient sum by at most the clipping
+norm, conditions come from DP frequencies, packs are refused under DP."""
+
+import pytest
+import torch
+
+from synth_pipeline.privacy.config import SynthesisConfig
+from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.synthesizers import generator_class
+from synth_pipeline.synthesizers.transforms import TableCodec
+
+
+def _dp_critic(width: int, clip: float, mode: str):
+    """The DP-CTGAN critic through the training path, with no noise and no dropout."""
+    from synth_pipeline.privacy.config import TrainingPlan
+    from synth_pipeline.synthesizers import training
+    from synth_pipeline.synthesizers.dp_ctgan import _Critic
+
+    torch.manual_seed(0)
+    critic = _Critic(width, 16, pac=1)
+    for layer in critic.net:
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+    config = SynthesisConfig(batch_size=5, max_grad_norm=clip)
+    plan = TrainingPlan(sample_rate=0.25, steps_per_epoch=4, steps=4, delta=1e-5, noise_multiplier=0.0)
+    prepared = training.prepare(critic, torch.optim.SGD(critic.parameters(), lr=0.1), torch.zeros(20, width),
+                                config=config, plan=plan, private=True, grad_sample_mode=mode,
+                                criterion=torch.nn.BCEWithLogitsLoss())
+    return prepared, mode
+
+
+def _clipped_sum(prepared_mode, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    prepared, mode = prepared_mode
+    prepared.optimizer.zero_grad(set_to_none=True)
+    logits = prepared.module(torch.cat([real, fake])).squeeze(1)
+    labels = torch.cat([torch.ones(len(real)), torch.zeros(len(fake))])
+    criterion = prepared.criterion or torch.nn.BCEWithLogitsLoss()
+    criterion(logits, labels).backward()
+    if mode == "hooks":
+        prepared.optimizer.clip_and_accumulate()
+        return torch.cat([p.summed_grad.flatten() for p in prepared.module.parameters()])
+    return torch.cat([p.grad.flatten() for p in prepared.module.parameters()])
+
+
+@pytest.mark.parametrize("mode", ["ghost", "hooks"])
+def test_one_real_row_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm(mode):
+    clip, width = 0.5, 6
+    critic = _dp_critic(width, clip, mode)
+    gen = torch.Generator().manual_seed(1)
+    real = torch.randn(8, width, generator=gen) * 50  # large inputs: every gradient gets clipped
+    fake = torch.randn(8, width, generator=gen) * 50
+    with_row = _clipped_sum(critic, real, fake)
+    without_row = _clipped_sum(critic, real[1:], fake)
+    difference = (with_row - without_row).norm().item()
+    assert 0 < difference <= clip * (1 + 1e-5)
+    # and the bound is tight enough to mean something: without clipping it would be far larger
+    assert difference > clip * 0.5
+
+
+@pytest.mark.integration
+def test_dp_ctgan_conditions_come_from_released_frequencies(tiny_train, schema, tmp_path):
+    import json
+
+    from synth_pipeline.chain import training
+
+    config = SynthesisConfig(generator="dp-ctgan", epsilon=3.0, epochs=1, batch_size=40)
+    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-4)
+    result = training.train_model(train=tiny_train, schema=schema, config=config, ledger=ledger,
+                                    run_key="k", model_dir=tmp_path / "model")
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    discrete = [c.name for c in schema.modelled_columns if c.type == "categorical"]
+    assert set(meta["condition_frequencies"]) == set(discrete)
+    assert meta["condition_frequencies"] == {k: v["frequencies"] for k, v in result["dp_statistics"].items()}
+    assert "critic" in meta["architecture"]["note"]
+    assert set(ledger.history()[0]["params"]) >= {"preprocessing_noise_multiplier", "noise_multiplier"}
+
+
+def test_dp_ctgan_refuses_packs_under_dp(schema):
+    codec = TableCodec.from_schema(schema.modelled_columns)
+    with pytest.raises(ValueError, match="pac = 1"):
+        generator_class("dp-ctgan")(codec, pac=10)
+    assert generator_class("ctgan")(codec).pac == 10
