@@ -30,6 +30,10 @@ FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.audit",
                                     "synth_pipeline.commands.privacy_audit")
 DEMO_PARTITION = "adult_sample.csv"
+# The demo's own settings over the recommendation: a 30% holdout (9,000 rows of the sample)
+# gives the attacks enough targets that their one-sided 95% bounds sit well under the
+# ceilings (BENCHMARKS.md, "The demo, fresh runs"); the gates themselves are not loosened.
+DEMO_SETTINGS = {"holdout_fraction": 0.3}
 
 
 class UsageError(Exception):
@@ -268,7 +272,7 @@ def cmd_demo(args) -> int:
     instance = dg.DagsterInstance.get()
     if not instance.has_dynamic_partition(data_drops.name, DEMO_PARTITION):
         instance.add_dynamic_partitions(data_drops.name, [DEMO_PARTITION])
-    run_config = {"ops": {"dp_config": {"config": _given_fields(args)}},
+    run_config = {"ops": {"dp_config": {"config": {**DEMO_SETTINGS, **_given_fields(args)}}},
                   "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     log.info("materializing the whole chain for partition %s", DEMO_PARTITION)
     result = build_definitions().resolve_job_def("synthesize_release").execute_in_process(

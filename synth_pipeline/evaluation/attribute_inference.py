@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from synth_pipeline.evaluation.features import AuditInputError, discrete_codes, model_frame, numeric_values, subsample
-from synth_pipeline.evaluation.stats import difference_ci
+from synth_pipeline.evaluation.stats import difference_ci, difference_upper
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
 NUMERIC_TOLERANCE = 0.05  # a numeric guess hits within 5% of the declared range
@@ -79,9 +79,11 @@ def attribute_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synt
             "non_members_accuracy": float(np.mean(hit_n)), "baseline_accuracy": float(np.mean(base_n)),
             "advantage": float(np.mean(hit_m) - np.mean(hit_n)),
             "advantage_ci": difference_ci(float(np.mean(hit_m)), len(hit_m), float(np.mean(hit_n)), len(hit_n)),
+            "advantage_upper": difference_upper(float(np.mean(hit_m)), len(hit_m), float(np.mean(hit_n)),
+                                                len(hit_n)),
         }
     advantages = [c["advantage"] for c in columns.values()]
-    uppers = [c["advantage_ci"][1] for c in columns.values()]
+    uppers = [c["advantage_upper"] for c in columns.values()]
     return {"columns": columns, "max_advantage": float(max(advantages)) if advantages else None,
             "max_advantage_upper": float(max(uppers)) if uppers else None,
             "targets_per_side": int(n), "model": "HistGradientBoosting"}

@@ -40,16 +40,16 @@ class AuditPolicy:
 
 @dataclass(frozen=True)
 class GateSpec:
-    """``upper``: where the upper end of the metric's 95% interval sits, for the attack
-    ceilings that have one; the gate then compares that end (the release must show, with
-    95% confidence, that the risk is below the ceiling), not the point estimate, which flips
-    between runs when it sits near the threshold."""
+    """``upper``: where the metric's one-sided 95% upper confidence bound sits, for the
+    attack ceilings that have one; the gate then compares that bound (the release must show,
+    with 95% confidence, that the risk is below the ceiling), not the point estimate, which
+    flips between runs when it sits near the threshold."""
 
     gate: str
     metric: str
     path: tuple[str, ...]  # where the value sits in the audit metrics dict
     threshold: str  # the AuditPolicy field
-    upper: tuple[str, ...] | None = None  # path to the upper confidence bound (a number or an [lo, hi] pair)
+    upper: tuple[str, ...] | None = None  # path to the one-sided upper confidence bound
 
 
 GATES: tuple[GateSpec, ...] = (
@@ -63,17 +63,17 @@ GATES: tuple[GateSpec, ...] = (
     GateSpec("category_coverage_floor", "category_coverage_min", ("coverage", "min"), "min_category_coverage"),
     GateSpec("subgroup_error_ceiling", "subgroup_marginal_error", ("subgroups", "max_marginal_error"),
              "max_subgroup_marginal_error"),
-    GateSpec("dcr_ceiling", "dcr_share", ("dcr", "dcr_share"), "max_dcr_share", ("dcr", "dcr_share_ci")),
+    GateSpec("dcr_ceiling", "dcr_share", ("dcr", "dcr_share"), "max_dcr_share", ("dcr", "dcr_share_upper")),
     GateSpec("copy_ceiling", "exact_match_share", ("dcr", "exact_match_share"), "max_exact_match_share"),
     GateSpec("nndr_floor", "nndr_median", ("dcr", "nndr_median"), "min_nndr_median"),
     GateSpec("membership_inference_ceiling", "membership_auc", ("membership", "auc"), "max_membership_auc",
-             ("membership", "auc_ci")),
+             ("membership", "auc_upper")),
     GateSpec("attribute_inference_ceiling", "attribute_inference_advantage", ("attribute_inference", "max_advantage"),
              "max_attribute_inference_advantage", ("attribute_inference", "max_advantage_upper")),
     GateSpec("singling_out_ceiling", "singling_out_risk", ("singling_out", "risk"), "max_singling_out_risk",
-             ("singling_out", "ci")),
+             ("singling_out", "upper")),
     GateSpec("linkability_ceiling", "linkability_risk", ("linkability", "risk"), "max_linkability_risk",
-             ("linkability", "ci")),
+             ("linkability", "upper")),
     GateSpec("inference_ceiling", "inference_risk", ("inference", "risk"), "max_inference_risk",
              ("inference", "risk_upper")),
 )

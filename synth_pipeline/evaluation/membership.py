@@ -48,5 +48,5 @@ def membership_inference(*, real_train: pd.DataFrame, holdout: pd.DataFrame, syn
 
     score = np.log(nearest(reference) + EPS) - np.log(nearest(subsample(synthetic, max_synthetic, rng)) + EPS)
     result = auc_with_ci(np.r_[np.ones(n, bool), np.zeros(n, bool)], score)
-    return {"auc": result["auc"], "auc_ci": result["ci"], "members": int(n), "non_members": int(n),
+    return {"auc": result["auc"], "auc_ci": result["ci"], "auc_upper": result["upper"], "members": int(n), "non_members": int(n),
             "reference_rows": int(half), "attack": "DOMIAS-style k-NN density ratio"}

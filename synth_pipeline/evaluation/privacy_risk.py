@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from synth_pipeline.evaluation.features import AuditInputError, distance_matrix, subsample
-from synth_pipeline.evaluation.stats import share_ci
+from synth_pipeline.evaluation.stats import share_ci, share_upper
 from synth_pipeline.schema import TableSchema
 
 
@@ -57,6 +57,7 @@ def dcr(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     return {
         "dcr_share": float(closer),
         "dcr_share_ci": share_ci(float(closer), len(synth_x)),
+        "dcr_share_upper": share_upper(float(closer), len(synth_x)),
         "dcr_ratio": float(np.median(synth_two[:, 0]) / max(np.median(hold_full), 1e-12)),
         "exact_match_share": float(np.mean(copies)),
         "median_dcr_train": float(np.median(nearest_train)),

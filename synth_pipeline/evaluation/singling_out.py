@@ -123,7 +123,7 @@ def singling_out(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
                 if len(queries) == n_attacks:
                     break
         if not queries:
-            result[mode] = {"risk": 0.0, "ci": [0.0, 0.0], "attacks": 0,
+            result[mode] = {"risk": 0.0, "ci": [0.0, 0.0], "upper": 0.0, "attacks": 0,
                             "note": "no predicate singles out a synthetic row"}
             continue
         hits = sum(_count(ori, q) == 1 for q in queries)
@@ -132,7 +132,8 @@ def singling_out(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
                                      control_successes=controls, control_trials=len(queries))
         counts = [counts[0] + len(queries), counts[1] + hits, counts[2] + controls]
     pooled = (residual_risk(attack_successes=counts[1], attack_trials=counts[0], control_successes=counts[2],
-                            control_trials=counts[0]) if counts[0] else {"risk": 0.0, "ci": [0.0, 0.0], "attacks": 0})
-    return {**result, "pooled": pooled, "risk": pooled["risk"], "ci": pooled["ci"],
+                            control_trials=counts[0]) if counts[0] else {"risk": 0.0, "ci": [0.0, 0.0], "upper": 0.0,
+                                                                       "attacks": 0})
+    return {**result, "pooled": pooled, "risk": pooled["risk"], "ci": pooled["ci"], "upper": pooled["upper"],
             "worst_mode_risk": max(result["univariate"]["risk"], result["multivariate"]["risk"]),
             "targets_per_side": int(n)}

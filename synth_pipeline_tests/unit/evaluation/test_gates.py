@@ -35,7 +35,7 @@ def test_gates_with_missing_metrics_fail_with_a_message():
 
 
 def test_gate_with_one_missing_metric():
-    metrics = {"tstr": {"auc_ratio": 0.95}, "dcr": {"dcr_share": 0.5, "dcr_share_ci": [0.49, 0.51]}}
+    metrics = {"tstr": {"auc_ratio": 0.95}, "dcr": {"dcr_share": 0.5, "dcr_share_upper": 0.51}}
     gates = {g.gate: g for g in evaluate_gates(metrics, AuditPolicy())}
     assert gates["utility_floor"].passed and gates["dcr_ceiling"].passed
     assert not gates["copy_ceiling"].passed and "exact_match_share" in gates["copy_ceiling"].message
@@ -56,7 +56,7 @@ def test_a_skipped_section_passes_its_gates_and_an_errored_one_fails_saying_why(
     (1.0, 0.0, 0.0, (True, True, True)),
 ])
 def test_gate_thresholds(ratio, dcr_share, copies, passed):
-    metrics = {"tstr": {"auc_ratio": ratio}, "dcr": {"dcr_share": dcr_share, "dcr_share_ci": [0.0, dcr_share],
+    metrics = {"tstr": {"auc_ratio": ratio}, "dcr": {"dcr_share": dcr_share, "dcr_share_upper": dcr_share,
                                                      "exact_match_share": copies}}
     gates = {g.gate: g for g in evaluate_gates(metrics, AuditPolicy())}
     chosen = [gates[name] for name in ("utility_floor", "dcr_ceiling", "copy_ceiling")]
@@ -107,7 +107,7 @@ def test_overrides_apply_over_a_base_policy():
 
 @pytest.mark.parametrize("risk, upper, passed", [(0.05, 0.09, True), (0.05, 0.12, False), (0.09, 0.1, True)])
 def test_an_attack_ceiling_compares_the_upper_end_of_its_interval(risk, upper, passed):
-    metrics = {"singling_out": {"risk": risk, "ci": [0.0, upper]}}
+    metrics = {"singling_out": {"risk": risk, "ci": [0.0, upper + 0.01], "upper": upper}}
     gate = next(g for g in evaluate_gates(metrics, AuditPolicy()) if g.gate == "singling_out_ceiling")
     assert gate.passed is passed and gate.value == risk and gate.compared == upper
     assert f"upper 95% bound {upper:.4g}" in gate.message
