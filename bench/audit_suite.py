@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from synth_pipeline.evaluation.audit import run_audit
+    from synth_pipeline.evaluation.suite import evaluate_synthetic
     from synth_pipeline.evaluation.gates import AuditPolicy
 
     schema = make_schema(args.columns)
@@ -85,7 +85,7 @@ def main() -> None:
     holdout = make_table(schema, args.holdout, args.seed + 1)
     synthetic = make_table(schema, args.rows, args.seed + 2)
     start, cpu_start = time.perf_counter(), _cpu_seconds()
-    metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema, policy=AuditPolicy(),
+    metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema, policy=AuditPolicy(),
                         seed=args.seed)
     total, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
     print(json.dumps({

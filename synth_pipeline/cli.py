@@ -27,7 +27,7 @@ DEFAULT_POLICY = "data/release_policy.yaml"
 FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
-COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.audit",
+COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.evaluate",
                                     "synth_pipeline.commands.privacy_audit")
 DEMO_PARTITION = "adult_sample.csv"
 # The demo's own settings over the recommendation: a 30% holdout (9,000 rows of the sample)

@@ -56,7 +56,7 @@ def one_openmp_thread():
     from threadpoolctl import threadpool_limits
 
     # Loads scikit-learn's OpenMP now: threadpool_limits only reaches libraries already loaded.
-    import synth_pipeline.evaluation.audit  # noqa: F401
+    import synth_pipeline.evaluation.suite  # noqa: F401
 
     with threadpool_limits(limits=1):
         yield

@@ -12,7 +12,7 @@ from synth_pipeline.chain.training import ledger_request
 from synth_pipeline.evaluation.gates import GATES
 from synth_pipeline.pii import pii_problems
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline.quality.expectations import validate_raw
+from synth_pipeline.expectations import validate_raw
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.registry import generator_info
 

@@ -161,12 +161,12 @@ class ReleaseChain:
                  resolved: ResolvedConfig, *, policy: AuditPolicy | None = None) -> Evaluation:
         """Reads private values, NOT DP: utility and attack metrics against the holdout, and
         the audit gates. The model's release decision is this first evaluation's."""
-        from synth_pipeline.evaluation.audit import run_audit
+        from synth_pipeline.evaluation.suite import evaluate_synthetic
         from synth_pipeline.privacy.preprocessing import schema_with_statistics
 
         train, holdout = split.apply(drop)
         self.say("evaluating utility and attacks against the holdout (internal, not DP)")
-        metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic.frame,
+        metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=synthetic.frame,
                             schema=schema_with_statistics(self.schema, model.dp_statistics),
                             policy=policy or self.policy, seed=resolved.config.seed)
         record_decision(metrics, generator=model.generator, is_dp=model.is_dp, folder=model.run_folder)

@@ -47,7 +47,8 @@ def dp_guarantee(dp_model: TrainedModel) -> dg.AssetCheckResult:
 
 
 def _audit_gate(spec: GateSpec) -> dg.AssetChecksDefinition:
-    side = "the upper end of its 95% interval" if spec.upper is not None else "its point estimate"
+    side = "its one-sided 95% upper bound" if spec.upper is not None else "its point estimate"
+
     @dg.asset_check(asset=audit_metrics, name=spec.gate, blocking=True,
                     description=f"Release gate on {spec.metric}, {side} against the release policy's "
                                 f"{spec.threshold}")

@@ -40,11 +40,11 @@ def dp_release(schema):
 
 def test_dp_generator_at_epsilon_one_passes_every_gate_of_the_release_policy(dp_release, schema):
     from synth_pipeline.defs.resources import ProjectFiles
-    from synth_pipeline.evaluation.audit import run_audit
+    from synth_pipeline.evaluation.suite import evaluate_synthetic
 
     train, holdout, synthetic = dp_release
     with threadpool_limits(limits=1):
-        metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema,
+        metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema,
                             policy=ProjectFiles().policy())
     failed = {g["gate"]: g["message"] for g in metrics["gates"] if not g["passed"]}
     assert failed == {} and metrics["passed"] is True

@@ -16,6 +16,7 @@ def run(capsys, *argv):
 
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["synthesize"], ["validate-config"], ["recommend-config"],
+                                     ["evaluate"], ["audit"], ["privacy-audit"], ["compare"],
                                      ["ledger"], ["ledger", "show"], ["ledger", "set-budget"],
                                      ["ledger", "history"], ["ledger", "export"]])
 def test_every_command_has_help(command, capsys):

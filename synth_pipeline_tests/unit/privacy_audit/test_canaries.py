@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.privacy_audit import CanaryError, canary_count, make_canaries
-from synth_pipeline.quality.expectations import validate_raw
+from synth_pipeline.expectations import validate_raw
 from synth_pipeline.schema import parse_schema
 
 

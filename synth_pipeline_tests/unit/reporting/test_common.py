@@ -16,7 +16,7 @@ def test_defensive_walks_find_intervals_and_tstr_pairs_at_any_depth():
 
 
 def test_the_grown_audit_shape_is_read_per_model_and_per_attack():
-    audit = {  # the shape evaluation/audit.py documents for issue 6
+    audit = {  # the shape evaluation/suite.py documents for issue 6
         "tstr": {"label": "income", "tstr_auc": 0.8, "trtr_auc": 0.9, "models": {
             "hist_gradient_boosting": {"trtr": {"auc": 0.9, "f1": 0.7}, "tstr": {"auc": 0.8, "f1": 0.6},
                                        "auc_ratio": 0.89},

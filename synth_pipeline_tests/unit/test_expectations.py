@@ -1,4 +1,4 @@
-"""Unit tests of synth_pipeline.quality.expectations.validate_raw: the raw-data gate.
+"""Unit tests of synth_pipeline.expectations.validate_raw: the raw-data gate.
 
 Each failure names the column; nothing of the rows (values, observed min/max) leaves the report.
 """
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synth_pipeline.quality.expectations import ExpectationOutcome, RawDataReport, validate_raw
+from synth_pipeline.expectations import ExpectationOutcome, RawDataReport, validate_raw
 from synth_pipeline.schema import parse_schema
 
 CANARY_TEXT = "CANARY_12345"

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 NOTE = "computed on private data for internal review; not differentially private"
 
 
-def run_audit(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema,
+def evaluate_synthetic(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema,
               policy: AuditPolicy, seed: int = 0, max_rows: int = 20_000) -> dict:
     """Every audit metric and every release gate. Reads private values, not DP; internal, aggregated.
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.evaluation.attribute_inference import attribute_inference
-from synth_pipeline.evaluation.audit import run_audit
+from synth_pipeline.evaluation.suite import evaluate_synthetic
 from synth_pipeline.evaluation.detection import detection
 from synth_pipeline.evaluation.fidelity import association_retention, quality
 from synth_pipeline.evaluation.gates import GATES, AuditPolicy
@@ -44,13 +44,13 @@ def _failed(metrics: dict) -> set[str]:
 def copy_audit(halves, schema):
     train, holdout = halves
     copies = train.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    return run_audit(real_train=train, holdout=holdout, synthetic=copies, schema=schema, policy=AuditPolicy())
+    return evaluate_synthetic(real_train=train, holdout=holdout, synthetic=copies, schema=schema, policy=AuditPolicy())
 
 
 @pytest.fixture(scope="module")
 def independent_audit(halves, schema):
     train, holdout = halves
-    return run_audit(real_train=train, holdout=holdout, synthetic=independent_marginals(train), schema=schema,
+    return evaluate_synthetic(real_train=train, holdout=holdout, synthetic=independent_marginals(train), schema=schema,
                      policy=AuditPolicy())
 
 
@@ -94,7 +94,7 @@ def test_the_audit_is_deterministic_for_a_seed(halves, schema):
     synthetic = independent_marginals(train, seed=5).head(300)
 
     def once():
-        metrics = run_audit(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema,
+        metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema,
                             policy=AuditPolicy(), seed=3)
         metrics.pop("seconds")
         return metrics
@@ -109,7 +109,7 @@ def test_the_audit_is_json_ready_marked_not_dp_and_carries_no_raw_value(schema, 
     frame.loc[frame.index[:300:7], "occupation"] = "CANARY-OCCUPATION"  # undeclared category
     frame.loc[frame.index[:300:5], "fnlwgt"] = 1234577  # a value absent from Adult
     train, holdout = fixed_split(frame, holdout_fraction=0.5)
-    metrics = run_audit(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema, policy=AuditPolicy())
+    metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema, policy=AuditPolicy())
     text = json.dumps(metrics)
     assert metrics["dp"] is False and "not differentially private" in metrics["note"]
     assert "CANARY" not in text and "1234577" not in text
@@ -166,7 +166,7 @@ def _every_metric(train, holdout, synthetic):
         "singling_out": lambda: singling_out(**common),
         "linkability": lambda: linkability(**common),
         "inference": lambda: inference(**common),
-        "audit": lambda: run_audit(**common, policy=AuditPolicy()),
+        "audit": lambda: evaluate_synthetic(**common, policy=AuditPolicy()),
     }
 
 
@@ -212,12 +212,12 @@ def test_every_metric_on_an_edge_case_returns_values_or_a_clear_error(case):
 def test_an_empty_synthetic_table_is_refused_with_a_clear_error():
     frame = _tiny(20, 0)
     with pytest.raises(ValueError, match="synthetic table has no rows"):
-        run_audit(real_train=frame, holdout=frame, synthetic=frame.head(0), schema=TINY_SCHEMA, policy=AuditPolicy())
+        evaluate_synthetic(real_train=frame, holdout=frame, synthetic=frame.head(0), schema=TINY_SCHEMA, policy=AuditPolicy())
 
 
 def test_a_metric_that_cannot_run_records_why_and_fails_its_gate():
     one_row = _tiny(1, 0)
-    metrics = run_audit(real_train=one_row, holdout=_tiny(2, 1), synthetic=_tiny(1, 2), schema=TINY_SCHEMA,
+    metrics = evaluate_synthetic(real_train=one_row, holdout=_tiny(2, 1), synthetic=_tiny(1, 2), schema=TINY_SCHEMA,
                         policy=AuditPolicy())
     assert "needs" in metrics["dcr"]["error"]
     gate = next(g for g in metrics["gates"] if g["gate"] == "dcr_ceiling")
@@ -230,7 +230,7 @@ def test_without_label_or_sensitive_columns_those_gates_do_not_apply():
         {"name": "x", "type": "float", "bounds": [0, 10]},
         {"name": "c", "type": "categorical", "categories": ["u", "v", "w"]}]})
     frame = _tiny(60, 0)[["x", "c"]]
-    metrics = run_audit(real_train=frame, holdout=_tiny(60, 1)[["x", "c"]], synthetic=_tiny(60, 2)[["x", "c"]],
+    metrics = evaluate_synthetic(real_train=frame, holdout=_tiny(60, 1)[["x", "c"]], synthetic=_tiny(60, 2)[["x", "c"]],
                         schema=bare, policy=AuditPolicy())
     gates = {g["gate"]: g for g in metrics["gates"]}
     for name in ("utility_floor", "subgroup_error_ceiling", "attribute_inference_ceiling", "inference_ceiling"):
@@ -238,13 +238,13 @@ def test_without_label_or_sensitive_columns_those_gates_do_not_apply():
 
 
 def test_a_library_error_inside_a_metric_is_recorded_without_its_message(monkeypatch):
-    import synth_pipeline.evaluation.audit as audit_module
+    import synth_pipeline.evaluation.suite as audit_module
 
     def leaky(**kwargs):
         raise ValueError("could not convert string to float: 'CANARY-VALUE'")
 
     monkeypatch.setattr(audit_module, "membership_inference", leaky)
-    metrics = run_audit(real_train=_tiny(40, 0), holdout=_tiny(40, 1), synthetic=_tiny(40, 2), schema=TINY_SCHEMA,
+    metrics = evaluate_synthetic(real_train=_tiny(40, 0), holdout=_tiny(40, 1), synthetic=_tiny(40, 2), schema=TINY_SCHEMA,
                         policy=AuditPolicy())
     assert "CANARY" not in json.dumps(metrics)
     assert "membership could not be computed (ValueError" in metrics["membership"]["error"]
@@ -255,9 +255,9 @@ def test_a_library_error_inside_a_metric_is_recorded_without_its_message(monkeyp
 
 
 @pytest.mark.integration
-def test_run_audit_on_a_copy_fails_and_is_marked_not_dp(halves, schema):
+def test_evaluate_synthetic_on_a_copy_fails_and_is_marked_not_dp(halves, schema):
     train, holdout = halves
-    result = run_audit(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema,
+    result = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=train.copy(), schema=schema,
                        policy=AuditPolicy())
     assert result["dp"] is False and "not differentially private" in result["note"]
     assert result["passed"] is False
