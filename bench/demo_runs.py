@@ -48,11 +48,15 @@ def main() -> None:
                               text=True)
         seconds = round(time.perf_counter() - start, 1)
         reports = sorted(root.glob("data/outputs/*/*/*/internal/release_report.json"))
+        decisions = sorted(root.glob("data/outputs/*/*/*/internal/release_decision.json"))
+        decision = json.loads(decisions[0].read_text(encoding="utf-8")) if decisions else {}
         try:
             result = json.loads(done.stdout)
         except json.JSONDecodeError:
             result = {}
         print(json.dumps({"run": i, "exit": done.returncode, "seconds": seconds, "success": result.get("success"),
+                          "reasons": result.get("reasons"), "decision": decision.get("reason"), "stderr_tail": done.stderr.splitlines()[-5:]
+                          if done.returncode else None,
                           "gates": gates_of(reports[0]) if reports else []}), flush=True)
 
 

@@ -1,6 +1,7 @@
 """The privacy ledger: per-dataset budgets and an append-only record of every DP event.
 
-Reads no data. Each operation takes an exclusive lock on a sidecar file (``.lock``), opens
+Reads no data. POSIX only: the lock is ``fcntl.flock`` (Linux, macOS; not reliable on
+network file systems). Each operation takes an exclusive lock on a sidecar file (``.lock``), opens
 the DuckDB file, runs one short transaction and closes it; a thread lock serialises
 callers inside one process. DuckDB itself allows one writing process per file, which also
 keeps out tools that bypass the sidecar lock. A run
