@@ -83,8 +83,8 @@ def add_config_flags(parser: argparse.ArgumentParser, *, only: tuple[str, ...] |
         kind = ({float: _positive_float, int: int if f.name == "seed" else _positive_int}.get(f.type, f.type)
                 if checked else f.type)
         default = "recommended" if f.default is None else f.default
-        parser.add_argument("--" + f.name.replace("_", "-"), *FLAG_ALIASES.get(f.name, ()), dest=f.name, type=kind, default=None,
-                            required=f.name in required, help=f"{f.help} (default: {default})")
+        parser.add_argument("--" + f.name.replace("_", "-"), *FLAG_ALIASES.get(f.name, ()), dest=f.name, type=kind,
+                            default=None, required=f.name in required, help=f"{f.help} (default: {default})")
 
 
 def _given_fields(args) -> dict:
@@ -302,6 +302,8 @@ def cmd_demo(args) -> int:
 
 # -- parser -------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from synth_pipeline.privacy.recommendation import PRESETS
+
     parser = argparse.ArgumentParser(prog="synth-pipeline",
                                      description="DP synthetic tables: the demo, synthesis, config checks and the privacy ledger.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -323,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--input", required=True, help="the private table (CSV or Parquet)")
     syn.add_argument("--schema", required=True, help="its public schema (YAML)")
     add_config_flags(syn, required=("epsilon",))
-    syn.add_argument("--preset", choices=("privacy", "balanced", "utility"), default="balanced",
+    syn.add_argument("--preset", choices=PRESETS, default="balanced",
                      help="what the recommendation favours for the fields left empty (default balanced)")
     syn.add_argument("--policy", help=f"release policy YAML (default: {DEFAULT_POLICY})")
     syn.add_argument("--outputs", default="data/outputs", help="folder of the runs (default data/outputs)")
@@ -341,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--config", help="JSON file with config fields")
             add_config_flags(p, checked=False)
         else:
-            p.add_argument("--preset", choices=("privacy", "balanced", "utility"), default="balanced")
+            p.add_argument("--preset", choices=PRESETS, default="balanced")
         p.set_defaults(func=func)
 
     led = sub.add_parser("ledger", help="inspect and set the privacy ledger")

@@ -7,20 +7,13 @@ non-DP numbers of the raw rows; the release says so.
 
 from __future__ import annotations
 
-from synth_pipeline.chain.results import Drop, Evaluation, PiiReport, ResolvedConfig, TrainedModel, Verdict
+from synth_pipeline.chain.results import Drop, PiiReport, ResolvedConfig, TrainedModel, Verdict
 from synth_pipeline.chain.training import ledger_request
-from synth_pipeline.evaluation.gates import GATES
+from synth_pipeline.expectations import validate_raw
 from synth_pipeline.pii import pii_problems
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline.expectations import validate_raw
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.registry import generator_info
-
-# In the order the chain meets them; the audit gates sit between budget and dp_guarantee.
-PRE_TRAINING = ("raw_data_expectations", "no_direct_identifiers_in_training", "config_valid", "budget_available")
-AUDIT = tuple(spec.gate for spec in GATES)
-ALL_GATES = PRE_TRAINING + AUDIT + ("dp_guarantee",)
-
 
 class GateFailed(RuntimeError):
     """A blocking gate failed: nothing downstream ran, nothing public was written."""
@@ -31,11 +24,9 @@ class GateFailed(RuntimeError):
 
 
 def describe(verdict: Verdict) -> str:
-    """'gate X failed: why' with the value and the threshold where the gate has them."""
-    figures = ""
-    if verdict.value is not None and verdict.threshold is not None and str(verdict.threshold) not in verdict.description:
-        figures = f" (value {verdict.value:.4g}, threshold {verdict.threshold:.4g})"
-    return f"gate {verdict.gate} {'passed' if verdict.passed else 'failed'}: {verdict.description}{figures}"
+    """'gate X failed: why'. Every gate with a value and a threshold already states both in
+    its description (the audit gates' messages, the budget's ε asked and left)."""
+    return f"gate {verdict.gate} {'passed' if verdict.passed else 'failed'}: {verdict.description}"
 
 
 def raw_data_expectations(drop: Drop, schema: TableSchema) -> Verdict:
@@ -97,11 +88,3 @@ def dp_guarantee(model: TrainedModel) -> Verdict:
                    description=(f"{model.generator} is differentially private" if model.is_dp else
                                 f"{model.generator} is NOT differentially private: a comparison baseline, never "
                                 "released"))
-
-
-def first_failure(verdicts) -> Verdict | None:
-    return next((v for v in verdicts if not v.passed), None)
-
-
-def evaluation_verdict(evaluation: Evaluation) -> Verdict | None:
-    return first_failure(evaluation.verdicts)

@@ -28,6 +28,7 @@ from synth_pipeline.evaluation.release import INTERNAL_DIR, record_decision, wri
 from synth_pipeline.privacy.config import TrainingPlan
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.schema import TableSchema
+from synth_pipeline.synthesizers.registry import generator_info
 
 log = logging.getLogger("synth_pipeline.chain")
 
@@ -136,7 +137,9 @@ class ReleaseChain:
               run_id: str, on_epoch: Callable | None = None) -> TrainedModel:
         """DP: fits the generator on the training split, charged to the ledger before training."""
         train, _ = split.apply(drop)
-        self.say(f"training {resolved.config.generator} (DP, ε={resolved.config.epsilon:g} reserved first)")
+        self.say(f"training {resolved.config.generator} " +
+                 (f"(DP, ε={resolved.config.epsilon:g} reserved first)" if generator_info(resolved.config.generator).is_dp
+                  else "(NOT DP: charges nothing, never released)"))
         result = train_model(train=train, schema=self.schema, config=resolved.config, ledger=self.ledger,
                              run_key=run_key, partition_key=partition_key,
                              model_dir=self.run_folder(partition_key, run_id) / "model",

@@ -83,9 +83,10 @@ def training_pool() -> str:
     dataset never train at once (dagster.yaml gives each pool one slot); another code
     location, another dataset, trains beside it. Read from the project's public schema."""
     from synth_pipeline.chain import safe_name
+    from synth_pipeline.schema import SchemaError
 
     try:
         dataset = ProjectFiles().schema().dataset
-    except Exception:  # noqa: BLE001 (a broken schema fails its own gate at run time; the pool keeps a name)
+    except (SchemaError, OSError):  # a broken schema fails at run time, saying why; the pool keeps a name
         dataset = "default"
     return f"train_{safe_name(dataset)}"

@@ -167,7 +167,6 @@ def _gate(spec: GateSpec, metrics: dict, threshold: float) -> GateResult:
     compared, side, what = float(value), "point", ""
     if spec.upper is not None:
         bound = _lookup(metrics, spec.upper)
-        bound = bound[1] if isinstance(bound, (list, tuple)) else bound
         if bound is None or (isinstance(bound, float) and math.isnan(bound)):
             return GateResult(spec.gate, spec.metric, float(value), threshold, False,
                               f"{spec.metric} has no confidence interval: the gate cannot pass")

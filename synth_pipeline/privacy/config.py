@@ -9,6 +9,7 @@ private and never sets a sampling rate, δ or a recommendation) and the user's s
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from synth_pipeline.privacy.accounting import CalibrationError, calibrate_noise, calibrate_rho
@@ -120,9 +121,9 @@ def settable_fields() -> tuple[SettableField, ...]:
     """The one declaration of what a person may set for a release, from ``SynthesisConfig``:
     the Dagster run config (``defs.assets.SynthesisRunConfig``) and the CLI flags
     (``cli.add_config_flags``) are derived from it."""
-    kinds = {"generator": str, "epsilon": float, "delta": float, "epochs": int, "batch_size": int,
-             "max_grad_norm": float, "learning_rate": float, "synthetic_rows": int, "seed": int,
-             "holdout_fraction": float, "accountant": str}
+    hints = typing.get_type_hints(SynthesisConfig)  # `int | None` -> int: empty means "not given"
+    kinds = {name: next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
+             for name, hint in hints.items()}
     return tuple(SettableField(name=f.name, type=kinds[f.name], help=f.metadata["help"],
                                default=None if f.metadata["recommended"] else f.default)
                  for f in fields(SynthesisConfig))

@@ -48,7 +48,6 @@ class GeneratorInfo:
     family: str  # DP_SGD, MARGINAL or NON_PRIVATE
     target: str  # "module:Class", imported on demand
     conditional: bool = False  # needs DP category frequencies (CTGAN's condition vector)
-    twin_of: str | None = None  # the DP generator a non-private twin mirrors
 
     @property
     def is_dp(self) -> bool:
@@ -61,10 +60,9 @@ GENERATORS: dict[str, GeneratorInfo] = {info.name: info for info in (
                   conditional=True),
     GeneratorInfo(name="aim", family=MARGINAL, target="synth_pipeline.synthesizers.marginal.aim:AIM"),
     GeneratorInfo(name="mst", family=MARGINAL, target="synth_pipeline.synthesizers.marginal.mst:MST"),
-    GeneratorInfo(name="tvae", family=NON_PRIVATE, target="synth_pipeline.synthesizers.dp_tvae:TVAE",
-                  twin_of="dp-tvae"),
+    GeneratorInfo(name="tvae", family=NON_PRIVATE, target="synth_pipeline.synthesizers.dp_tvae:TVAE"),
     GeneratorInfo(name="ctgan", family=NON_PRIVATE, target="synth_pipeline.synthesizers.dp_ctgan:CTGAN",
-                  conditional=True, twin_of="dp-ctgan"),
+                  conditional=True),
 )}
 
 
