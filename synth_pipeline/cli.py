@@ -30,10 +30,11 @@ FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.evaluate",
                                     "synth_pipeline.commands.privacy_audit")
 DEMO_PARTITION = "adult_sample.csv"
-# The demo's own settings over the recommendation: a 30% holdout (9,000 rows of the sample)
-# gives the attacks enough targets that their one-sided 95% bounds sit well under the
-# ceilings (BENCHMARKS.md, "The demo, fresh runs"); the gates themselves are not loosened.
-DEMO_SETTINGS = {"holdout_fraction": 0.3}
+# The demo's own settings over the recommendation: a 40% holdout (12,000 rows of the sample)
+# gives the attacks enough control targets that their one-sided 95% bounds sit well under
+# the ceilings; at 30% the inference bound of the binary `income` came within 0.012 of its
+# ceiling (BENCHMARKS.md, "The demo, fresh runs"). The gates themselves are not loosened.
+DEMO_SETTINGS = {"holdout_fraction": 0.4}
 
 
 class UsageError(Exception):

@@ -209,6 +209,18 @@ def test_every_metric_on_an_edge_case_returns_values_or_a_clear_error(case):
             json.dumps(result)
 
 
+def test_the_inference_attack_takes_every_row_of_each_side_up_to_its_cap():
+    # Unequal sides: more members than holdout rows narrow the bound of an easily guessed
+    # secret; equal sizes would throw away 250 of the 400 members here.
+    train, holdout, synthetic = _tiny(400, 1), _tiny(150, 2), _tiny(300, 3)
+    result = inference(real_train=train, holdout=holdout, synthetic=synthetic, schema=TINY_SCHEMA, seed=0)
+    assert {c["attacks"] for c in result["columns"].values()} == {400}
+    assert {c["controls"] for c in result["columns"].values()} == {150}
+    capped = inference(real_train=train, holdout=holdout, synthetic=synthetic, schema=TINY_SCHEMA, seed=0,
+                       max_targets=100)
+    assert {(c["attacks"], c["controls"]) for c in capped["columns"].values()} == {(100, 100)}
+
+
 def test_an_empty_synthetic_table_is_refused_with_a_clear_error():
     frame = _tiny(20, 0)
     with pytest.raises(ValueError, match="synthetic table has no rows"):
