@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from synth_pipeline.privacy.config import (
     MARGINAL_GENERATORS, SynthesisConfig, ValidationResult, check_fields)
+from synth_pipeline.privacy.preprocessing import widest_domains
 from synth_pipeline.privacy.recommendation import PRESETS, recommend, recommended_generator
 from synth_pipeline.profiling import dataset_facts
 from synth_pipeline.schema import TableSchema
@@ -67,7 +68,7 @@ def _marginal_domain_problems(config: SynthesisConfig, schema: TableSchema) -> l
     from synth_pipeline.synthesizers.marginal.cells import DomainTooLargeError
 
     try:
-        generator_class(config.generator)(TableCodec.from_schema(schema.modelled_columns)).check()
+        generator_class(config.generator)(TableCodec.from_schema(widest_domains(schema.modelled_columns))).check()
     except DomainTooLargeError as exc:
         return [str(exc)]
     return []

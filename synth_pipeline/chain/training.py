@@ -17,7 +17,7 @@ from synth_pipeline.chain.configuring import row_bound_problems
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, plan_training
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics
+from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics, widest_domains
 from synth_pipeline.privacy.secret_random import RESIDUAL_RISK, is_replayable, randomness_note
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.registry import generator_class, load_generator
@@ -44,7 +44,9 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once."""
     if plan.rho is not None:
         params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {})}
-        return {"mechanism": "zcdp", "params": params, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.delta),
+        if plan.preprocessing and plan.preprocessing["threshold_delta"]:
+            params["extra_delta"] = plan.preprocessing["threshold_delta"]  # discovered categories' thresholds
+        return {"mechanism": "zcdp", "params": params, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.rdp_delta),
                 "delta": plan.delta}
     params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
     if plan.preprocessing:
@@ -83,8 +85,7 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
     if plan is None:  # the chain passes the plan its budget gate priced; direct callers plan here
         plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
                              columns=columns, relation=schema.relation)
-    open_columns = set(plan.preprocessing["numeric"] + plan.preprocessing["categorical"]) if plan.preprocessing else set()
-    codec = TableCodec.from_schema([c for c in columns if c.name not in open_columns])  # fails here, uncharged
+    codec = TableCodec.from_schema(widest_domains(columns))  # fails here, uncharged
     model_class = generator_class(config.generator)
     model_class(codec).check()  # domain and model-size caps, on public facts: refusals charge nothing
     if not model_class.is_dp:
@@ -139,9 +140,11 @@ def _randomness_facts(relation: str) -> dict:
 
 def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     if plan.rho is not None:
+        domains = " after a Gaussian release of DP domains" if plan.preprocessing else ""
         return {"mechanism": f"{config.generator.upper()} (Gaussian marginals and exponential-mechanism selection "
-                             "under zCDP)", "rho": plan.rho, "accountant": "zCDP, converted to (ε, δ) through RDP",
-                "preprocessing": None, "relation": plan.relation}
+                             f"under zCDP{domains})", "rho": plan.rho, "model_rho": plan.model_rho,
+                "accountant": "zCDP, converted to (ε, δ) through RDP", "preprocessing": plan.preprocessing,
+                "relation": plan.relation}
     return {
         "relation": plan.relation,
         **({"accountant": "PLD (dp-accounting), REPLACE_ONE; composed with other releases by addition"}

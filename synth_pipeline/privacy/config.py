@@ -154,6 +154,13 @@ class TrainingPlan:
         return PreprocessingPlan(**self.preprocessing).noise_multiplier
 
     @property
+    def model_rho(self) -> float | None:
+        """The ρ the marginal mechanisms spend: the plan's ρ less what the open domains cost."""
+        if self.rho is None:
+            return None
+        return self.rho - ((self.preprocessing or {}).get("rho") or 0.0)
+
+    @property
     def rdp_delta(self) -> float:
         return self.delta - (self.preprocessing["threshold_delta"] if self.preprocessing else 0.0)
 
@@ -188,7 +195,7 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     no DP row count is bought, sensitivities double where a replaced row moves two cells,
     and DP-SGD is accounted with dp-accounting's PLD under REPLACE_ONE.
     """
-    from synth_pipeline.privacy.preprocessing import plan_preprocessing
+    from synth_pipeline.privacy.preprocessing import plan_domain_discovery, plan_preprocessing
 
     steps_per_epoch = math.ceil(n_rows / config.batch_size)
     sample_rate = 1.0 / steps_per_epoch
@@ -199,9 +206,15 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     if config.generator in MARGINAL_GENERATORS:
         # ρ is the largest zCDP budget whose (ε, δ) conversion meets the target; it is
         # converted once, by the ledger, the same way. Under replace-one the mechanisms
-        # calibrate to the doubled sensitivities (privacy.zcdp), not ρ.
-        return TrainingPlan(1.0, 0, 0, delta, 0.0, None, relation=relation,
-                            rho=calibrate_rho(target_epsilon=config.epsilon, delta=delta))
+        # calibrate to the doubled sensitivities (privacy.zcdp), not ρ. Open domains take a
+        # share of ρ (and of δ for category thresholds) in the same event: ``model_rho`` is
+        # what the marginal mechanisms spend.
+        from synth_pipeline.privacy.preprocessing import THRESHOLD_DELTA_SHARE, needs_dp_categories
+
+        threshold_delta = delta * THRESHOLD_DELTA_SHARE if any(needs_dp_categories(c) for c in columns or []) else 0.0
+        rho = calibrate_rho(target_epsilon=config.epsilon, delta=delta - threshold_delta)
+        pre = plan_domain_discovery(columns or [], rho=rho, delta=delta, replace_one=relation == "replace-one")
+        return TrainingPlan(1.0, 0, 0, delta, 0.0, pre.as_dict() if pre else None, relation=relation, rho=rho)
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
                              marginals=config.generator in CONDITIONAL_GENERATORS,
                              count=config.synthetic_rows is None and relation == "add-remove",
@@ -282,14 +295,6 @@ def check_fields(config: SynthesisConfig, facts: DatasetFacts, *, columns: list 
         if open_columns:
             errors.append(f"generator: the non-private twins need declared bounds and categories; declare them for "
                           f"{open_columns} or use 'dp-{config.generator}'")
-
-    if marginal:
-        from synth_pipeline.privacy.preprocessing import needs_dp_bounds, needs_dp_categories
-
-        open_columns = [c.name for c in columns or [] if needs_dp_bounds(c) or needs_dp_categories(c)]
-        if open_columns:
-            errors.append(f"generator: {config.generator} discretises columns from declared bounds and categories; "
-                          f"declare them for {open_columns}, or use dp-tvae, which spends part of ε on DP statistics")
 
     plan = None
     if not errors:

@@ -4,7 +4,7 @@
 decision, or treated as public) or "no private values" (the step reads none).
 """
 
-from synth_pipeline.privacy.preprocessing import COUNT_ONLY_SHARE, PREPROCESSING_SHARE
+from synth_pipeline.privacy.preprocessing import COUNT_ONLY_SHARE, DOMAIN_RHO_SHARE, PREPROCESSING_SHARE
 
 RAW_DATA_READS = (
     {"step": "raw_dataset", "reads": "the whole drop", "dp": "not DP",
@@ -24,7 +24,8 @@ RAW_DATA_READS = (
      "status": "public schema only, where the schema declares them"},
     {"step": "DP statistics (dp_model)", "reads": "columns whose bounds or categories the schema leaves open",
      "dp": "DP", "status": "Gaussian histograms (bounds) and thresholded Gaussian counts (categories), "
-                           f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε, charged with the run"},
+                           f"{int(PREPROCESSING_SHARE * 100)}% of the run's ε (dp-tvae, dp-ctgan) or "
+                           f"{int(DOMAIN_RHO_SHARE * 100)}% of its ρ (aim, mst), charged with the run"},
     {"step": "DP row count (dp_model)", "reads": "the training split's row count, when synthetic_rows is not set",
      "dp": "DP", "status": f"a Gaussian count, {int(COUNT_ONLY_SHARE * 100)}% of the run's ε (with the DP statistics "
                            "when there are any), charged with the run: the synthetic table's size (aim and mst use "

@@ -26,6 +26,9 @@ from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.schema import ColumnSpec
 
 PREPROCESSING_SHARE = 0.1  # share of the run's ε spent on DP statistics, when any are needed
+# The marginal-based generators keep their budget in ρ: a share of the run's ρ buys the open
+# domains (about 30% of ε at ε=1: ε grows like √ρ), in the same zCDP ledger event.
+DOMAIN_RHO_SHARE = 0.1
 COUNT_ONLY_SHARE = 0.02  # when only the row count is needed (σ ≈ 90 rows at ε = 3: ample for a table size)
 THRESHOLD_DELTA_SHARE = 0.1  # share of the run's δ given to category discovery
 TAIL_MASS = 0.005  # DP bounds cut this noisy mass off each tail
@@ -51,6 +54,19 @@ def needs_dp_categories(col: ColumnSpec) -> bool:
     return col.type == "categorical" and col.categories is None
 
 
+def widest_domains(columns: list[ColumnSpec]) -> list[ColumnSpec]:
+    """Public schema only: open columns stand in with the widest domain DP statistics can give
+    them (bins over some bounds; the most categories discovery keeps), so that a generator's
+    domain and model-size checks refuse BEFORE the charge what could only fail after it."""
+    def widest(col: ColumnSpec) -> ColumnSpec:
+        if needs_dp_bounds(col):
+            return replace(col, bounds=(0.0, 1.0e6))  # its width only: no value meets this codec
+        if needs_dp_categories(col):
+            return replace(col, categories=tuple(f"c{i}" for i in range(MAX_DISCOVERED_CATEGORIES)))
+        return col
+    return [widest(c) for c in columns]
+
+
 @dataclass(frozen=True)
 class PreprocessingPlan:
     numeric: tuple[str, ...]
@@ -60,6 +76,7 @@ class PreprocessingPlan:
     marginals: tuple[str, ...] = ()  # discrete columns whose category frequencies are released
     count: bool = False  # a DP row count (the synthetic table's size when the user sets none)
     replace_one: bool = False  # replace-one neighbours: a row moves two cells of each histogram
+    rho: float | None = None  # zCDP plans (marginal-based generators): what the Gaussian part costs
 
     @property
     def columns(self) -> int:
@@ -72,6 +89,29 @@ class PreprocessingPlan:
     def noise_multiplier(self) -> float:
         """Noise std over the joint L2 sensitivity (``joint_sensitivity``): what the accountant sees."""
         return self.noise_std / joint_sensitivity(self.columns, replace_one=self.replace_one)
+
+    @property
+    def column_rho(self) -> float:
+        """zCDP cost of ONE column's histogram (Δ²/2σ², Δ² = 1, or 2 under replace-one): the
+        columns share the Gaussian release equally, so ``rho`` = columns · column_rho."""
+        return (2.0 if self.replace_one else 1.0) / (2.0 * self.noise_std ** 2)
+
+    @property
+    def column_threshold_delta(self) -> float:
+        """δ of one discovered category set (the chance a single row's value passes the threshold)."""
+        return self.threshold_delta / max(len(self.categorical), 1) if self.categorical else 0.0
+
+    def column_cost(self, name: str) -> dict | None:
+        """What buying column ``name``'s domain (and frequencies) cost: its share of the
+        Gaussian release as ρ (zCDP, of the joint release's ρ) and, for discovered
+        categories, the threshold's δ. None when the plan does not touch the column."""
+        if name not in set(self.numeric) | set(self.categorical) | set(self.marginals):
+            return None
+        what = ("bounds" if name in self.numeric else "categories" if name in self.categorical else "frequencies")
+        return {"bought": what, "mechanism": ("Gaussian histogram on a fixed grid" if what == "bounds"
+                                              else "Gaussian counts" + (" with a threshold" if what == "categories"
+                                                                        else "")),
+                "rho": self.column_rho, "delta": self.column_threshold_delta if what == "categories" else 0.0}
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,6 +180,24 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
     k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
     return PreprocessingPlan(numeric, categorical, multiplier * joint_sensitivity(k, replace_one=replace_one),
                              threshold_delta, frequencies, count, replace_one)
+
+
+def plan_domain_discovery(columns: list[ColumnSpec], *, rho: float, delta: float,
+                          replace_one: bool = False) -> PreprocessingPlan | None:
+    """The marginal-based generators' DP domains: bounds of open numeric columns and category
+    sets of open categorical ones, from the same histograms as ``release_statistics``, for
+    ``DOMAIN_RHO_SHARE`` of the run's ``rho`` (one Gaussian release of joint sensitivity √k,
+    ρ = k·Δ²/2σ²) and THRESHOLD_DELTA_SHARE of ``delta`` when categories are discovered.
+    None when the schema declares every domain. Public facts only (names, types)."""
+    numeric = tuple(c.name for c in columns if needs_dp_bounds(c))
+    categorical = tuple(c.name for c in columns if needs_dp_categories(c))
+    if not numeric and not categorical:
+        return None
+    k = len(numeric) + len(categorical)
+    share = DOMAIN_RHO_SHARE * rho
+    noise_std = joint_sensitivity(k, replace_one=replace_one) / math.sqrt(2.0 * share)
+    return PreprocessingPlan(numeric, categorical, noise_std, delta * THRESHOLD_DELTA_SHARE if categorical else 0.0,
+                             replace_one=replace_one, rho=share)
 
 
 def dp_row_count(frame: pd.DataFrame, *, noise_std: float, rng) -> int:

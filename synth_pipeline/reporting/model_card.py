@@ -30,6 +30,25 @@ OUT_OF_SCOPE = [
 ]
 
 
+def domain_sources(columns: list[tuple[str, str]], preprocessing: dict | None) -> list[dict]:
+    """Per modelled column ((name, type) pairs): whether its domain was declared in the public schema
+    (free) or bought with DP statistics in the run's ledger event, and what that cost (its
+    share of the Gaussian release's ρ, and the threshold's δ for discovered categories).
+    Public facts and the plan only."""
+    from synth_pipeline.privacy.preprocessing import PreprocessingPlan
+
+    plan = PreprocessingPlan(**preprocessing) if preprocessing else None
+    rows = []
+    for name, kind in columns:
+        cost = plan.column_cost(name) if plan else None
+        bought = cost is not None and cost["bought"] in ("bounds", "categories")
+        rows.append({"column": name,
+                     "domain": f"bought with DP ({cost['bought']})" if bought else
+                     ("declared (its type)" if kind == "boolean" else "declared in the public schema"),
+                     "cost": cost})
+    return rows
+
+
 def budget_split(privacy: dict) -> dict:
     """How the run's ε is divided between DP preprocessing (statistics for open columns) and
     training, each with its standalone ε; the ledger composes them in one event (under RDP,
@@ -50,6 +69,7 @@ def budget_split(privacy: dict) -> dict:
 
             plan = PreprocessingPlan(**pre)
             split["preprocessing"] = {
+                **({"rho": plan.rho} if plan.rho is not None else {}),
                 "columns": list(plan.numeric) + [c for c in plan.categorical if c not in plan.numeric],
                 "mechanism": "Gaussian histograms and thresholded counts",
                 "noise_multiplier": plan.noise_multiplier, "threshold_delta": threshold_delta,
@@ -60,6 +80,12 @@ def budget_split(privacy: dict) -> dict:
                 noise_multiplier=nm, sample_rate=privacy["sample_rate"], steps=int(privacy["steps"]),
                 delta=delta - threshold_delta, accountant=privacy.get("accountant") or "rdp",
                 relation="replace-one" if privacy.get("relation") == "replace-one" else "add-remove")}
+        elif is_number(privacy.get("model_rho")):
+            from synth_pipeline.privacy.accounting import zcdp_epsilon
+
+            split["training"] = {"mechanism": privacy.get("mechanism"), "rho": privacy["model_rho"],
+                                 "epsilon_standalone": zcdp_epsilon(rho=privacy["model_rho"],
+                                                                    delta=delta - threshold_delta)}
         else:
             split["training"] = {"mechanism": privacy.get("mechanism"), "epsilon_standalone": None,
                                  "parameters": mechanism_facts(privacy)}
@@ -130,6 +156,9 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
             "accountant": privacy.get("accountant"),
             "mechanism": privacy.get("mechanism"), "mechanism_parameters": mechanism_facts(privacy),
             "budget_split": budget_split(privacy) if is_dp else {"note": "not DP: nothing is charged"},
+            "domains": domain_sources([(c["name"], c["type"]) for c in profile.get("columns", [])
+                                       if c["name"] in set(profile.get("modelled_columns", []))],
+                                      privacy.get("preprocessing")),
             "ledger_event_id": privacy.get("ledger_event_id"),
             "secure_rng": _secure_rng(model),
         },
@@ -176,6 +205,10 @@ def render_markdown(card: dict) -> str:
         lines.append(f"- composition: {split['composition']}")
     if split.get("note"):
         lines.append(f"- note: {split['note']}")
+    lines += ["", "### Where each column's domain came from", "", "| column | domain | cost |", "|---|---|---|"]
+    lines += [f"| {d['column']} | {d['domain']} | " + (f"ρ {fmt(d['cost']['rho'])}, δ {fmt(d['cost']['delta'])} "
+                                                         f"({d['cost']['mechanism']})" if d["cost"] else "none")
+              + " |" for d in p.get("domains", [])]
     lines += ["", "## Every read of the raw data", "", "| step | reads | DP | status |", "|---|---|---|---|"]
     lines += [f"| {r['step']} | {r['reads']} | {r['dp']} | {r['status']} |" for r in card["raw_data_reads"]]
     lines += ["", "## Generator and hyper-parameters", ""]

@@ -15,7 +15,8 @@ import json
 from synth_pipeline.evaluation.release import NON_DP_DECISION
 from synth_pipeline.privacy.data_reads import RAW_DATA_READS
 from synth_pipeline.reporting.common import fmt, mechanism_facts
-from synth_pipeline.reporting.model_card import INTENDED_USES, OUT_OF_SCOPE, PRIVACY_UNIT, budget_split
+from synth_pipeline.reporting.model_card import (INTENDED_USES, OUT_OF_SCOPE, PRIVACY_UNIT, budget_split,
+                                                 domain_sources)
 from synth_pipeline.schema import TableSchema
 
 PUBLIC = "PUBLIC: differentially private output and declared-public facts only"
@@ -32,14 +33,17 @@ FRAMEWORKS = {
 }
 
 
-def _schema_facts(schema: TableSchema, dp_statistics: dict) -> list[dict]:
-    """Per modelled column: type, and where its domain came from (declared or bought with DP)."""
+def _schema_facts(schema: TableSchema, dp_statistics: dict, preprocessing: dict | None) -> list[dict]:
+    """Per modelled column: type, where its domain came from (declared or bought with DP) and
+    what buying it cost (``domain_sources``)."""
     rows = []
-    for col in schema.modelled_columns:
+    sources = domain_sources([(c.name, c.type) for c in schema.modelled_columns], preprocessing)
+    for col, source in zip(schema.modelled_columns, sources):
         stats = dp_statistics.get(col.name, {})
         declared = {k: list(v) for k, v in (("bounds", col.bounds), ("categories", col.categories)) if v is not None}
         bought = {k: stats[k] for k in ("bounds", "categories") if k in stats}
-        rows.append({"name": col.name, "type": col.type, "declared": declared, "dp_statistics": bought})
+        rows.append({"name": col.name, "type": col.type, "declared": declared, "dp_statistics": bought,
+                     "domain": source["domain"], "domain_cost": source["cost"]})
     return rows
 
 
@@ -71,7 +75,7 @@ def build_public_documents(*, schema: TableSchema, config: dict, model: dict, le
         "randomness": randomness,
         "synthetic_rows": {"rows": model.get("synthetic_rows"), "source": model.get("synthetic_rows_source")},
         "public_schema": {"max_rows": schema.max_rows, "columns": _schema_facts(schema, model.get("dp_statistics")
-                                                                                or {}),
+                                                                                or {}, privacy.get("preprocessing")),
                           "direct_identifiers_dropped": schema.direct_identifiers},
         "hyper_parameters": {k: v for k, v in (config or {}).items() if k not in ("epsilon", "delta")},
         "raw_data_reads": [dict(r) for r in RAW_DATA_READS],

@@ -108,22 +108,23 @@ class MarginalSynthesizer:
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_dp_start: Callable[[], None] | None = None, **_) -> "MarginalSynthesizer":
-        """DP: spend exactly ``plan.rho`` on measurements and selections, then estimate."""
+        """DP: spend exactly ``plan.model_rho`` (the plan's ρ less what DP domains cost, spent
+        before this by the caller) on measurements and selections, then estimate."""
         if plan.rho is None:
             raise ValueError(f"{self.name} needs a zCDP plan (plan.rho); got a DP-SGD plan")
         self.check()
         started = time.perf_counter()
         rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
-        budget = ZcdpBudget(plan.rho, replace_one=plan.relation == "replace-one")
+        budget = ZcdpBudget(plan.model_rho, replace_one=plan.relation == "replace-one")
         fine = self.codec.encode_cells(frame)
         if on_dp_start is not None:
             on_dp_start()  # the first noisy measurement follows
         measurements = self._select_and_measure(fine, budget, rng)
         self.model = self._estimate(measurements, iters=self.final_iters, warm_start=self.model)
-        if budget.remaining > plan.rho * 1e-9:
+        if budget.remaining > plan.model_rho * 1e-9:
             raise RuntimeError(f"{self.name} left ρ={budget.remaining:.3g} unspent: the plan and the mechanism disagree")
         self.training_summary = {
-            "rho": plan.rho, "rho_spent": budget.spent, "measurements": len(measurements),
+            "rho": plan.model_rho, "rho_spent": budget.spent, "measurements": len(measurements),
             "cliques": [self._names(cl) for cl in self.model.cliques],
             "gaussian_measurements": sum(s["mechanism"] == "gaussian" for s in budget.spends),
             "exponential_selections": sum(s["mechanism"] == "exponential" for s in budget.spends),

@@ -79,6 +79,32 @@ def test_the_config_gate_prices_the_plan_that_training_reserves_under_replace_on
     assert result["plan"] == validated
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("generator", ["mst", "aim"])
+def test_marginal_generators_buy_open_domains_in_the_same_zcdp_event(generator, toy, tmp_path):
+    """A schema of names and types only: the domains come from DP statistics charged in the
+    one zCDP event (ρ and the thresholds' δ), and the noise of both parts adds up to it."""
+    from synth_pipeline.privacy.preprocessing import PreprocessingPlan
+
+    schema = parse_schema({"dataset": "toy", "max_rows": 500, "columns": [
+        {"name": "colour", "type": "categorical"}, {"name": "smoker", "type": "boolean"},
+        {"name": "age", "type": "integer"}]})
+    result, event = _train(toy, schema, generator, tmp_path)
+    pre = PreprocessingPlan(**result["plan"]["preprocessing"])
+    assert (pre.numeric, pre.categorical) == (("age",), ("colour",))
+    assert event["mechanism"] == "zcdp" and event["params"]["rho"] == result["plan"]["rho"]
+    assert event["params"]["extra_delta"] == pre.threshold_delta > 0
+    assert event["epsilon"] <= 2.0 and event["delta"] == 1e-5
+    # The histograms' Gaussian noise and the marginal mechanisms' spends add up to the event's ρ.
+    domain_rho = len(pre.numeric + pre.categorical) * (1 / (2 * pre.noise_std ** 2))
+    assert domain_rho + result["training"]["rho_spent"] == pytest.approx(event["params"]["rho"], rel=1e-9)
+    assert set(result["dp_statistics"]["colour"]["categories"]) <= {"red", "green", "blue"}
+    lower, upper = result["dp_statistics"]["age"]["bounds"]
+    synthetic = training.sample_synthetic(result["model_dir"], rows=300, seed=0)
+    assert synthetic["age"].between(lower, upper).all()
+    assert set(synthetic["colour"].dropna()) <= set(result["dp_statistics"]["colour"]["categories"])
+
+
 # -- n is private: max_rows, refusals before any charge -----------------------------------------
 def _profile(schema, n_rows: int) -> dict:
     from synth_pipeline.profiling import profile_dataset

@@ -312,14 +312,35 @@ def test_plans_never_exceed_the_target_for_any_dp_generator(schema):
         assert np.isfinite(plan.noise_multiplier)
 
 
-def test_validation_asks_for_declared_domains_and_rdp(schema):
+def test_marginal_plans_buy_open_domains_with_a_share_of_the_same_rho(schema):
+    from synth_pipeline.privacy.accounting import calibrate_rho
+    from synth_pipeline.privacy.config import DatasetFacts
+    from synth_pipeline.privacy.preprocessing import DOMAIN_RHO_SHARE, THRESHOLD_DELTA_SHARE, PreprocessingPlan
+
+    facts = DatasetFacts(n_rows=5000, n_columns=4)
+    open_numeric, open_categorical = ColumnSpec("income_amount", "float"), ColumnSpec("region", "categorical")
+    result = check_fields(SynthesisConfig(generator="aim", epsilon=1.0, delta=1e-6), facts,
+                          columns=[open_numeric, open_categorical, schema.column("sex"), schema.column("age")])
+    assert result.is_valid, result.errors
+    plan = result.plan
+    pre = PreprocessingPlan(**plan["preprocessing"])
+    assert pre.numeric == ("income_amount",) and pre.categorical == ("region",)
+    # ρ is calibrated at δ less the thresholds' δ; the domains cost their share of it, and the
+    # two histograms' Gaussian noise adds up to exactly that share.
+    assert pre.threshold_delta == pytest.approx(1e-6 * THRESHOLD_DELTA_SHARE)
+    assert plan["rho"] == pytest.approx(calibrate_rho(target_epsilon=1.0, delta=1e-6 * (1 - THRESHOLD_DELTA_SHARE)))
+    assert pre.rho == pytest.approx(DOMAIN_RHO_SHARE * plan["rho"])
+    assert 2 * pre.column_rho == pytest.approx(pre.rho) == pytest.approx(2 / (2 * pre.noise_std ** 2))
+    declared = check_fields(SynthesisConfig(generator="aim", epsilon=1.0, delta=1e-6), facts,
+                            columns=[schema.column("sex"), schema.column("age")])
+    assert declared.plan["preprocessing"] is None
+    assert declared.plan["rho"] == pytest.approx(calibrate_rho(target_epsilon=1.0, delta=1e-6))
+
+
+def test_validation_asks_for_rdp(schema):
     from synth_pipeline.privacy.config import DatasetFacts
 
     facts = DatasetFacts(n_rows=5000, n_columns=3)
-    open_numeric = ColumnSpec("income_amount", "float")
-    result = check_fields(SynthesisConfig(generator="aim", epsilon=1.0), facts,
-                      columns=[open_numeric, schema.column("sex"), schema.column("age")])
-    assert not result.is_valid and any("declare them for ['income_amount']" in e for e in result.errors)
     result = check_fields(SynthesisConfig(generator="mst", epsilon=1.0, accountant="pld"), facts,
                       columns=[schema.column("sex"), schema.column("age")])
     assert any("use 'rdp'" in e for e in result.errors)

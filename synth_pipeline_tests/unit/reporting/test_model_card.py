@@ -2,6 +2,8 @@
 
 import copy
 
+import pytest
+
 from synth_pipeline.reporting import model_card
 from synth_pipeline_tests.helpers.reporting import AUDIT, CONFIG, MODEL, PROFILE
 
@@ -25,3 +27,27 @@ def test_model_card_lists_reads_budget_split_rng_and_uses():
     text = model_card.render_markdown(card)
     for heading in ("## Data", "### Budget split", "## Every read of the raw data", "## Intended uses"):
         assert heading in text
+
+
+def test_model_card_says_which_domains_were_declared_and_what_the_bought_ones_cost():
+    from synth_pipeline.privacy.preprocessing import PreprocessingPlan, plan_domain_discovery
+    from synth_pipeline.schema import ColumnSpec
+
+    columns = [ColumnSpec("age", "integer"), ColumnSpec("occupation", "categorical"),
+               ColumnSpec("sex", "categorical", categories=("F", "M")), ColumnSpec("smoker", "boolean")]
+    pre = plan_domain_discovery(columns, rho=0.05, delta=1e-6)
+    model = copy.deepcopy(MODEL)
+    model["privacy"].update(preprocessing=pre.as_dict(), mechanism="AIM", model_rho=0.045)
+    profile = {**PROFILE, "modelled_columns": [c.name for c in columns],
+               "columns": [{"name": c.name, "type": c.type} for c in columns]}
+    card = model_card.build_model_card(profile=profile, config=CONFIG, model=model, audit=AUDIT)
+    domains = {d["column"]: d for d in card["privacy"]["domains"]}
+    assert domains["age"]["domain"] == "bought with DP (bounds)"
+    assert domains["occupation"]["domain"] == "bought with DP (categories)"
+    assert domains["sex"]["domain"] == "declared in the public schema" and domains["sex"]["cost"] is None
+    assert domains["smoker"]["domain"] == "declared (its type)"
+    # The bought columns' costs add up to the release's ρ and δ.
+    total = domains["age"]["cost"]["rho"] + domains["occupation"]["cost"]["rho"]
+    assert total == pytest.approx(PreprocessingPlan(**pre.as_dict()).rho, rel=1e-12)
+    assert domains["occupation"]["cost"]["delta"] == pre.threshold_delta and domains["age"]["cost"]["delta"] == 0
+    assert "| age | bought with DP (bounds) | ρ" in model_card.render_markdown(card)
