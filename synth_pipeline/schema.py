@@ -17,6 +17,15 @@ import yaml
 NUMERIC_TYPES = ("integer", "float")
 COLUMN_TYPES = NUMERIC_TYPES + ("categorical", "string", "boolean")
 ROLES = ("direct_identifier", "quasi_identifier", "sensitive", "label")
+# Integer columns whose declared range holds at most this many values are modelled as
+# discrete (one cell per value, decoded to exactly those values), like declared `values`.
+DISCRETE_INTEGER_RANGE = 34
+MAX_DECLARED_VALUES = 999
+
+
+def number_label(value: float, *, integer: bool) -> str:
+    """The one text form of a declared number (a category label of a discrete numeric column)."""
+    return str(int(value)) if integer else repr(float(value))
 
 
 class SchemaError(ValueError):
@@ -31,6 +40,7 @@ class ColumnSpec:
     bounds: tuple[float, float] | None = None
     categories: tuple[str, ...] | None = None
     nullable: bool = False
+    values: tuple[float, ...] | None = None  # numeric columns: the declared allowed values (a code list)
 
     @property
     def is_numeric(self) -> bool:
@@ -41,11 +51,34 @@ class ColumnSpec:
         return "direct_identifier" in self.roles
 
     @property
+    def discrete_numbers(self) -> tuple[float, ...] | None:
+        """The values of a numeric column modelled as discrete: its declared ``values``, or
+        every integer of a declared range of at most DISCRETE_INTEGER_RANGE values."""
+        if not self.is_numeric:
+            return None
+        if self.values is not None:
+            return self.values
+        if self.type == "integer" and self.bounds is not None:
+            lowest, highest = math.ceil(self.bounds[0]), math.floor(self.bounds[1])  # the integers inside
+            if 2 <= highest - lowest + 1 <= DISCRETE_INTEGER_RANGE:
+                return tuple(float(v) for v in range(lowest, highest + 1))
+        return None
+
+    @property
     def value_set(self) -> tuple[str, ...] | None:
-        """Allowed values of a discrete column (booleans as 'true'/'false')."""
+        """Allowed values of a categorical or boolean column (booleans as 'true'/'false')."""
         if self.type == "boolean":
             return ("false", "true")
         return self.categories
+
+    @property
+    def cell_labels(self) -> tuple[str, ...] | None:
+        """The generators' discrete cells: ``value_set``, or for a discrete numeric column its
+        numbers by ``number_label`` (the keys of their DP frequencies)."""
+        numbers = self.discrete_numbers
+        if numbers is not None:
+            return tuple(number_label(v, integer=self.type == "integer") for v in numbers)
+        return self.value_set
 
 
 @dataclass(frozen=True)
@@ -131,6 +164,9 @@ def _parse_column(raw: dict, index: int) -> ColumnSpec:
         categories = tuple(str(c) for c in categories)
         if len(categories) < 1 or len(set(categories)) != len(categories):
             raise SchemaError(f"{where}: categories must be a non-empty list without repeats")
+    values = raw.get("values")
+    if values is not None:
+        values, bounds = _parse_values(values, ctype, bounds, where)
     nullable = raw.get("nullable", False)
     if not isinstance(nullable, bool):
         raise SchemaError(f"{where}: nullable must be true or false, got {nullable!r}")
@@ -141,7 +177,30 @@ def _parse_column(raw: dict, index: int) -> ColumnSpec:
         bounds=bounds,
         categories=categories,
         nullable=nullable,
+        values=values,
     )
+
+
+def _parse_values(values, ctype: str, bounds, where: str) -> tuple[tuple[float, ...], tuple[float, float]]:
+    """A numeric column's declared allowed values, sorted, and the bounds they imply (or the
+    declared bounds, which must hold them)."""
+    if ctype not in NUMERIC_TYPES:
+        raise SchemaError(f"{where}: values are only for integer or float columns (use categories for categorical)")
+    if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+        raise SchemaError(f"{where}: values must be a list of finite numbers, e.g. values: [1, 2, 3, 5]")
+    numbers = tuple(sorted(float(v) for v in values))
+    if len(numbers) < 2 or len(set(numbers)) != len(numbers):
+        raise SchemaError(f"{where}: values must list at least two different numbers, without repeats")
+    if len(numbers) > MAX_DECLARED_VALUES:
+        raise SchemaError(f"{where}: {len(numbers)} values is more than {MAX_DECLARED_VALUES}; declare bounds instead")
+    if ctype == "integer" and not all(v.is_integer() for v in numbers):
+        raise SchemaError(f"{where}: an integer column's values must be whole numbers")
+    if bounds is None:
+        return numbers, (numbers[0], numbers[-1])
+    if numbers[0] < bounds[0] or numbers[-1] > bounds[1]:
+        raise SchemaError(f"{where}: values lie outside the declared bounds {list(bounds)}")
+    return numbers, bounds
 
 
 def parse_schema(raw: dict) -> TableSchema:

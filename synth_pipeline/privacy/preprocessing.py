@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from synth_pipeline.privacy.secret_random import secret_rng
-from synth_pipeline.schema import ColumnSpec
+from synth_pipeline.schema import ColumnSpec, number_label
 
 PREPROCESSING_SHARE = 0.1  # share of the run's ε spent on DP statistics, when any are needed
 # The marginal-based generators keep their budget in ρ: a share of the run's ρ buys the open
@@ -171,7 +171,8 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
 
     numeric = tuple(c.name for c in columns if needs_dp_bounds(c))
     categorical = tuple(c.name for c in columns if needs_dp_categories(c))
-    frequencies = tuple(c.name for c in columns if c.type in ("categorical", "boolean")) if marginals else ()
+    frequencies = tuple(c.name for c in columns if c.type in ("categorical", "boolean")
+                        or c.discrete_numbers is not None) if marginals else ()
     if not numeric and not categorical and not frequencies and not count:
         return None
     threshold_delta = delta * THRESHOLD_DELTA_SHARE if categorical else 0.0
@@ -244,8 +245,12 @@ def _dp_frequencies(values: pd.Series, col: ColumnSpec, noise_std: float, rng,
         noisy = discovered
     else:
         text = values.astype("string")
+        if col.discrete_numbers is not None:  # counted by the declared numbers' labels
+            integer = col.type == "integer"
+            text = pd.to_numeric(values, errors="coerce").map(
+                lambda v: number_label(v, integer=integer) if np.isfinite(v) else None)
         counts = text.value_counts()
-        noisy = {v: float(counts.get(v, 0)) + float(rng.normal(0.0, noise_std)) for v in col.value_set}
+        noisy = {v: float(counts.get(v, 0)) + float(rng.normal(0.0, noise_std)) for v in col.cell_labels}
     clipped = {v: max(c, 0.0) for v, c in noisy.items()}
     total = sum(clipped.values())
     if total <= 0:

@@ -3,7 +3,9 @@
 Uses public schema only: numeric columns are either scaled to [-1, 1] with their declared
 bounds ("scaled") or cut into equal-width bins over the declared range plus one point bin
 at each bound ("binned": zeros and caps are common spikes), values outside the bounds
-clipped; discrete columns are one-hot over their declared categories
+clipped; discrete columns are one-hot over their declared categories (numeric columns
+with declared ``values``, or integers over a small declared range, are discrete too, and
+decode to exactly those numbers)
 plus an explicit ``__other__`` bucket for unknown values (and ``__null__`` where nullable).
 No min/max, unique values or mixture model is read from the private table (docs/privacy.md,
 "Where DP-SGD generators usually break").
@@ -37,6 +39,7 @@ class ColumnCodec:
     categories: tuple[str, ...] = ()  # discrete: declared categories + OTHER (+ NULL)
     null_start: int | None = None  # numeric + nullable: a 2-wide [present, null] one-hot
     edges: tuple[float, ...] = ()  # binned: interior bin edges from lower to upper bound
+    numbers: tuple[float, ...] = ()  # discrete numeric: the value of each declared category, in order
 
     @property
     def n_bins(self) -> int:
@@ -47,14 +50,17 @@ MAX_BINS = 32
 
 
 def _bin_edges(spec: ColumnSpec) -> tuple[float, ...]:
+    """Equal-width bins over the declared range (small integer ranges are discrete instead)."""
     lo, hi = spec.bounds
-    if spec.type == "integer" and hi - lo + 1 <= MAX_BINS + 2:
-        # Small integer range: one bin per value strictly between the bounds.
-        return tuple(float(v) + 0.5 for v in range(int(lo), int(hi)))
-    return tuple(float(v) for v in __import__("numpy").linspace(lo, hi, MAX_BINS + 1))
+    return tuple(float(v) for v in np.linspace(lo, hi, MAX_BINS + 1))
 
 
 def _codec_for(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[ColumnCodec, int]:
+    numbers = spec.discrete_numbers
+    if numbers is not None:  # a code list or a small integer range: one cell per value, in both encodings
+        cats = tuple(spec.cell_labels) + (OTHER,) + ((NULL,) if spec.nullable else ())
+        return ColumnCodec(spec.name, "discrete", start, len(cats), spec.bounds, spec.type == "integer",
+                           categories=cats, numbers=numbers), start + len(cats)
     if spec.is_numeric and spec.bounds is not None and numeric_encoding == "binned":
         edges = _bin_edges(spec)
         cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if spec.nullable else ())
@@ -164,6 +170,7 @@ class TableCodec:
             c["bounds"] = tuple(c["bounds"]) if c["bounds"] is not None else None
             c["categories"] = tuple(c["categories"])
             c["edges"] = tuple(c.get("edges", ()))
+            c["numbers"] = tuple(c.get("numbers", ()))
             codecs.append(ColumnCodec(**c))
         return cls(codecs)
 
@@ -178,10 +185,26 @@ def _cell_index(col: pd.Series, c: ColumnCodec) -> np.ndarray:
         return np.where(missing, c.width - 1, idx) if c.categories[-1] == NULL else idx
     if c.kind != "discrete":
         raise ValueError(f"column {c.name!r} is {c.kind}: only binned and discrete columns have cells")
+    if c.numbers:
+        return _number_index(col, c)
     codes = pd.Categorical(col.astype("string").astype(object), categories=list(c.categories)).codes
     other = c.categories.index(OTHER)
     null = c.categories.index(NULL) if NULL in c.categories else other
     return np.where(codes >= 0, codes, np.where(col.isna().to_numpy(), null, other))
+
+
+def _number_index(col: pd.Series, c: ColumnCodec) -> np.ndarray:
+    """Cells of a discrete numeric column: the declared number each value equals (to float
+    precision), ``__other__`` for any other number or text, ``__null__`` for missing ones."""
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numbers = np.asarray(c.numbers)
+    nearest = np.clip(np.searchsorted(numbers, np.nan_to_num(values, nan=numbers[0])), 0, len(numbers) - 1)
+    below = np.clip(nearest - 1, 0, len(numbers) - 1)
+    nearest = np.where(np.abs(numbers[below] - values) < np.abs(numbers[nearest] - values), below, nearest)
+    exact = np.isclose(numbers[nearest], values, rtol=1e-9, atol=1e-12)
+    other = c.categories.index(OTHER)
+    null = c.categories.index(NULL) if NULL in c.categories else other
+    return np.where(exact, nearest, np.where(col.isna().to_numpy(), null, other))
 
 
 def _cell_values(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> pd.Series:
@@ -190,6 +213,10 @@ def _cell_values(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> p
         if c.categories[-1] == NULL:
             series[idx == c.width - 1] = np.nan
         return series.astype("Int64") if c.integer else series
+    if c.numbers:  # __other__ is never emitted; __null__ (after the numbers) is missing
+        numbers = np.append(np.asarray(c.numbers), np.nan)
+        series = pd.Series(numbers[np.minimum(idx, len(c.numbers))], dtype="float64")
+        return series.round().astype("Int64") if c.integer else series
     series = pd.Series(np.array(c.categories, dtype=object)[idx], dtype="string")
     series[series == NULL] = pd.NA
     return series

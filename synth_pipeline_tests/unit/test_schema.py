@@ -238,3 +238,34 @@ def test_scalar_categories_are_rejected():
 def test_nullable_must_be_a_boolean():
     msg = _error(_raw({"name": "age", "type": "integer", "bounds": [0, 1], "nullable": "false"}))
     assert "'age'" in msg and "nullable" in msg
+
+
+# -- declared values: numeric code lists ------------------------------------------------------
+
+
+def test_declared_values_imply_bounds_and_a_discrete_value_set():
+    col = parse_schema(_raw({"name": "grade", "type": "float", "values": [2.5, 0.5, 10, 1]})).column("grade")
+    assert col.values == (0.5, 1.0, 2.5, 10.0) and col.bounds == (0.5, 10.0)
+    assert col.discrete_numbers == col.values and col.cell_labels == ("0.5", "1.0", "2.5", "10.0")
+    code = parse_schema(_raw({"name": "code", "type": "integer", "values": [3, 1, 7], "bounds": [0, 9]})).column("code")
+    assert code.bounds == (0.0, 9.0) and code.cell_labels == ("1", "3", "7")
+    assert code.value_set is None  # the evaluation still treats it as a number
+
+
+def test_small_integer_ranges_are_discrete_and_wide_ones_are_not():
+    assert ColumnSpec("k", "integer", bounds=(1.0, 16.0)).discrete_numbers == tuple(float(v) for v in range(1, 17))
+    assert ColumnSpec("k", "integer", bounds=(0.0, 99.0)).discrete_numbers is None
+    assert ColumnSpec("x", "float", bounds=(1.0, 6.0)).discrete_numbers is None  # a float range is continuous
+
+
+@pytest.mark.parametrize("column, expected", [
+    ({"name": "c", "type": "categorical", "values": [1, 2]}, "values are only for integer or float columns"),
+    ({"name": "c", "type": "integer", "values": [1, "two"]}, "values must be a list of finite numbers"),
+    ({"name": "c", "type": "integer", "values": [1, 1]}, "at least two different numbers"),
+    ({"name": "c", "type": "integer", "values": [1.5, 2]}, "must be whole numbers"),
+    ({"name": "c", "type": "float", "values": [1, 20], "bounds": [0, 10]}, "outside the declared bounds"),
+    ({"name": "c", "type": "float", "values": [1, float("nan")]}, "finite numbers"),
+])
+def test_bad_declared_values_name_what_to_fix(column, expected):
+    message = _error(_raw(column))
+    assert expected in message and "'c'" in message

@@ -57,7 +57,8 @@ def test_codec_layout_comes_from_schema(schema):
     assert gain.kind == "binned" and gain.bounds == (0.0, 99999.0)
     assert gain.edges[0] == 0.0 and gain.edges[-1] == 99999.0
     edu = next(c for c in codec.codecs if c.name == "education_num")
-    assert edu.n_bins == 16 and edu.width == 16  # one bin per value of the small range 1..16
+    # A small integer range is discrete: one cell per value of 1..16, plus __other__.
+    assert edu.kind == "discrete" and edu.width == 17 and edu.numbers == tuple(float(v) for v in range(1, 17))
 
 
 def test_decoding_reaches_declared_bounds_not_seen_in_data(schema):
@@ -303,3 +304,26 @@ def test_integer_column_with_fractional_bounds_decodes():
     logits[:, 0] = 60.0
     out = codec.decode(np.zeros_like(logits), logits, np.random.default_rng(0))
     assert out["n"].between(1, 10).all()
+
+
+@pytest.mark.parametrize("encoding", ["binned", "scaled"])
+def test_declared_values_encode_and_decode_to_exactly_those_numbers(encoding):
+    spec = ColumnSpec("grade", "float", values=(0.5, 1.0, 2.5, 10.0), bounds=(0.5, 10.0), nullable=True)
+    codec = TableCodec.from_schema([spec], numeric_encoding=encoding)
+    (c,) = codec.codecs
+    assert c.kind == "discrete" and c.categories[-2:] == (OTHER, "__null__")
+    cells = codec.encode_cells(pd.DataFrame({"grade": [2.5, 10.0, 3.0, None, 0.5]}))[:, 0]
+    assert list(cells) == [2, 3, c.categories.index(OTHER), c.categories.index("__null__"), 0]
+    logits = np.random.default_rng(0).normal(size=(400, codec.width))
+    out = codec.decode(np.zeros_like(logits), logits, np.random.default_rng(1))["grade"]
+    assert set(out.dropna()) <= {0.5, 1.0, 2.5, 10.0} and out.isna().any()  # never __other__, never in between
+
+
+def test_a_small_integer_range_decodes_to_integers_in_the_dp_sgd_encoding_too():
+    codec = TableCodec.from_schema([ColumnSpec("kids", "integer", bounds=(0.0, 5.0))], numeric_encoding="scaled")
+    assert codec.codecs[0].kind == "discrete"
+    logits = np.random.default_rng(0).normal(size=(300, codec.width))
+    out = codec.decode(np.zeros_like(logits), logits, np.random.default_rng(1))["kids"]
+    assert str(out.dtype) == "Int64" and set(out) == {0, 1, 2, 3, 4, 5}
+    again = TableCodec.from_dict(codec.to_dict())
+    assert again.codecs == codec.codecs
