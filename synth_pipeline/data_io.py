@@ -18,6 +18,10 @@ from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.schema import TableSchema
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".pq")
+# How users write booleans (compared lower-cased, without surrounding blanks).
+TRUE_SPELLINGS = ("true", "yes", "y", "t", "1", "1.0")
+FALSE_SPELLINGS = ("false", "no", "n", "f", "0", "0.0")
+BOOLEAN_SPELLINGS = {**{s: "true" for s in TRUE_SPELLINGS}, **{s: "false" for s in FALSE_SPELLINGS}}
 
 
 class DropReadError(ValueError):
@@ -28,7 +32,8 @@ def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     """Read one drop; discrete columns declared in the schema are read as text.
 
     Other columns keep the types the file gives them, so the raw-data gate can report a
-    wrongly typed column instead of this reader silently coercing it.
+    wrongly typed column instead of this reader silently coercing it; only the spellings of
+    ``conform_to_schema`` are converted (whole-number floats, boolean words).
     """
     path = Path(path)
     if not path.is_file():
@@ -63,10 +68,33 @@ def read_drop(path: str | Path, schema: TableSchema) -> pd.DataFrame:
         raise DropReadError(f"drop {path.name!r} could not be read as {suffix[1:]}: {type(exc).__name__}") from None
     if frame.empty:
         raise DropReadError(f"drop {path.name!r} has a header but no rows")
+    return conform_to_schema(frame, schema)
+
+
+def conform_to_schema(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Types as users write them: whole-number floats in an integer column become integers
+    (``14.0`` -> 14), and a boolean column's spellings (``BOOLEAN_SPELLINGS``) become
+    'true'/'false'. What does not conform is left as it is, for the raw-data gate to count
+    (a fraction, a word). Reads private values, not DP: it only retypes the frame."""
     for col in schema.columns:
-        if col.type == "boolean" and col.name in frame:
-            frame[col.name] = frame[col.name].str.lower()  # True/False, TRUE/FALSE -> the value set
+        if col.name not in frame:
+            continue
+        values = frame[col.name]
+        if col.type == "boolean":
+            spelled = values.astype("string").str.strip().str.lower()
+            frame[col.name] = spelled.replace(BOOLEAN_SPELLINGS)
+        elif col.type == "integer" and pd.api.types.is_float_dtype(values) and _whole_and_complete(values):
+            frame[col.name] = values.astype("int64")
     return frame
+
+
+def _whole_and_complete(values: pd.Series) -> bool:
+    # A column with an empty cell stays float (missing values need it); the gate counts
+    # the empty cells of a column not declared nullable.
+    # Past 2**53 a float no longer holds every integer exactly: leave such columns as floats.
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    return bool(np.isfinite(numbers).all() and (numbers == np.round(numbers)).all()
+                and (np.abs(numbers) <= 2.0**53).all())
 
 
 def draw_holdout(n_rows: int, *, holdout_fraction: float) -> np.ndarray:

@@ -118,30 +118,39 @@ def test_null_in_non_nullable_discrete_column(clean, toy_schema, column):
 
 
 def test_null_in_nullable_columns_passes(clean, toy_schema):
-    clean["income"] = np.nan
+    clean.loc[[0, 1, 2], "income"] = np.nan
     clean.loc[0, "note"] = pd.NA
     assert validate_raw(clean, toy_schema).success
 
 
-@pytest.mark.parametrize("values", [
-    pd.Series(["30", "41", "forty", "120"], dtype="string"),
-    ["30", "41", "forty", "120"],
-    [30.0, 41.0, 0.0, 120.0],  # floats in a non-nullable integer column
-    [True, False, True, False],
+@pytest.mark.parametrize("values, expectation, count", [
+    (pd.Series(["30", "41", "forty", "120"], dtype="string"), "expect_column_values_to_be_of_one_type", 1),
+    (["30", "41", "forty", "fifty"], "expect_column_values_to_be_of_one_type", 2),
+    (pd.Series(["thirty", "forty", "fifty", "sixty"], dtype="string"), "expect_column_values_to_be_numbers", 4),
+    ([True, False, True, False], "expect_column_values_to_be_numbers", 4),
 ])
-def test_wrong_type_in_integer_column(clean, toy_schema, values):
+def test_wrong_type_in_integer_column_is_counted_by_rows(clean, toy_schema, values, expectation, count):
     clean["age"] = values
     report = validate_raw(clean, toy_schema)
-    _assert_fails_on(report, "age", "expect_column_values_to_be_in_type_list")
-    if not pd.api.types.is_numeric_dtype(clean["age"]):
-        # no bounds expectation on a text column (GX would compare strings)
-        assert ("age", "expect_column_values_to_be_between") not in {(o.column, o.expectation)
-                                                                     for o in report.outcomes}
+    _assert_fails_on(report, "age", expectation)
+    failed = next(o for o in report.outcomes if not o.success)
+    assert failed.unexpected_count == count
+    # no bounds expectation on a text column (GX would compare strings)
+    assert ("age", "expect_column_values_to_be_between") not in {(o.column, o.expectation) for o in report.outcomes}
+    message = report.problems()[0]
+    assert message.startswith("column 'age': ") and f"{count} row" in message and "text" in message
+    assert ("mixed types" in message) == (expectation.endswith("of_one_type"))
+    assert "forty" not in message and "thirty" not in message
+
+
+def test_whole_number_floats_pass_an_integer_column(clean, toy_schema):
+    clean["age"] = [30.0, 41.0, 0.0, 120.0]  # as a CSV writes them: 30.0
+    assert validate_raw(clean, toy_schema).success
 
 
 def test_text_in_float_column(clean, toy_schema):
     clean["score"] = pd.Series(["0.1", "n/a", "0.3", "0.4"], dtype="string")
-    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_be_in_type_list")
+    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_be_of_one_type")
 
 
 def test_nan_in_non_nullable_numeric(clean, toy_schema):
@@ -208,10 +217,14 @@ def test_report_holds_no_values_for_type_failures(clean, toy_schema):
     _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT)
 
 
-def test_outcome_describe_is_names_and_counts():
+def test_outcome_describe_is_names_declared_facts_and_counts(toy_schema):
     outcome = ExpectationOutcome("expect_column_values_to_be_between", "age", False, 3)
-    assert outcome.describe() == "column 'age': column values to be between failed (3 rows)"
-    assert ExpectationOutcome("expect_table_row_count", None, False).describe() == "table: table row count failed"
+    assert outcome.describe(toy_schema.column("age")) == (
+        "column 'age': expected values within its declared bounds [0, 120]; 3 rows fall outside. Fix those rows, "
+        "or widen `bounds` from public knowledge (a code book, a regulation, physical limits), never from the data")
+    # an expectation without words of its own keeps its name and count
+    assert ExpectationOutcome("expect_table_row_count", None, False).describe() == \
+        "table: table row count failed (some rows)"
 
 
 # -- real bugs, documented ------------------------------------------------------------------
@@ -228,7 +241,9 @@ def test_every_column_constant_fails_the_gate(schema, sample_frame):
         frame[col.name] = frame[col.name].iloc[0]
     report = validate_raw(frame, schema)
     assert not report.success
-    assert any("some modelled column to vary" in p for p in report.problems())
+    constant = {o.column for o in report.outcomes if o.expectation == "expect_column_values_to_vary" and not o.success}
+    assert constant == {c.name for c in schema.modelled_columns} - {schema.label}
+    assert any("'age'" in p and "same value (50 rows)" in p for p in report.problems())
 
 
 def test_label_with_one_class_fails_the_gate(schema, sample_frame):
@@ -236,7 +251,7 @@ def test_label_with_one_class_fails_the_gate(schema, sample_frame):
     frame["income"] = "<=50K"
     report = validate_raw(frame, schema)
     assert not report.success
-    assert any("'income'" in p and "two classes" in p for p in report.problems())
+    assert any("'income'" in p and "two classes" in p and "50 rows" in p for p in report.problems())
     assert "<=50K" not in str(report.summary())
 
 
