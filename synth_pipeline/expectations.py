@@ -155,11 +155,15 @@ def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema, empty: set[
 def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, suite_items: list) -> list[ExpectationOutcome]:
     """Run the GX suite and keep, of each result, the expectation and column names and the
     unexpected count: GX's results hold raw values (partial_unexpected_list, observed min/max)."""
+    if not suite_items:
+        return []
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    if not suite_items:
-        return []
+    # GX logs progress at INFO, one of its loggers with its own level: quiet them all.
+    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("drop")
@@ -182,10 +186,6 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     """The raw-data gate (and ``synth-pipeline schema check``): the drop against its public
     schema. Reads private values, NOT DP: pass/fail only. The report keeps counts and names,
     and its messages quote only what the schema declares (never a value)."""
-    # GX logs progress at INFO, one of its loggers with its own level: quiet them all.
-    for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
     present = set(frame.columns)
     missing = tuple(n for n in schema.names if n not in present)
     declared = set(schema.names)

@@ -13,6 +13,7 @@ every line.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,8 @@ def guess_type(values: pd.Series) -> str:
     if set(text.str.lower().unique()) <= BOOLEAN_WORDS:
         return "boolean"
     filled = text[~text.isin(_NUMBER_TOKENS_MISSING)]
+    if filled.str.match(r"^[+-]?0\d").any():
+        return "categorical"  # a leading zero makes a code (a zip, an account), not a number
     numbers = pd.to_numeric(filled, errors="coerce")
     if len(filled) and numbers.notna().all():
         return _number_type(numbers.to_numpy(dtype=float, na_value=np.nan))
@@ -77,8 +80,10 @@ def _number_type(numbers: np.ndarray) -> str:
 
 
 def _words(name: str) -> str:
-    """'Patient ID' -> 'patient_id', so the PII scan's name rules see spaces and dashes as '_'."""
-    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+    """'Patient ID' -> 'patient_id', 'Âge' -> 'age': the PII scan's name rules see spaces and
+    dashes as '_', and letters without their accents."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^0-9a-z]+", "_", plain.lower()).strip("_")
 
 
 def _looks_like_values(names: list[str]) -> bool:
