@@ -50,7 +50,7 @@ def _in_set(spec: ColumnSpec | None, count: int | None) -> str:
 
 
 # What each expectation (GX's or the project's own) found, after "column 'x': ".
-_MESSAGES = {
+MESSAGES = {
     "expect_column_values_to_not_be_null": lambda s, n: (
         f"expected no empty cells (the column is not declared nullable); {rows(n, 'are')} empty. Fill them, "
         "or declare `nullable: true`"),
@@ -83,7 +83,7 @@ _MESSAGES = {
 def explain(expectation: str, column: str | None, count: int | None, spec: ColumnSpec | None) -> str:
     """One line for one failed expectation: column, what was expected, how many rows, what to do."""
     where = f"column {column!r}" if column is not None else "table"
-    render = _MESSAGES.get(expectation)
+    render = MESSAGES.get(expectation)
     if render is None:  # an expectation without a message of its own: its name and count
         what = expectation.removeprefix("expect_").replace("_", " ")
         return f"{where}: {what} failed ({rows(count)})"

@@ -268,3 +268,64 @@ def test_a_headerless_drop_never_echoes_its_first_row(tmp_path, schema, sample_f
     assert not report.success
     assert "does not look like a header" in text
     assert "987-65-4320" not in text and "Quentin Canaryworth" not in text
+
+
+# -- columns with nothing to learn, names as users write them ---------------------------------
+
+
+def test_an_all_empty_column_is_one_message_not_one_per_check(clean, toy_schema):
+    clean["age"] = np.nan  # not nullable, bounded: still one line
+    report = validate_raw(clean, toy_schema)
+    assert [o.expectation for o in report.outcomes if not o.success] == ["expect_column_values_to_not_all_be_null"]
+    assert report.problems() == ["column 'age': every row is empty (4 rows). Fill the column, or remove it from "
+                                 "the drop and the schema"]
+
+
+def test_a_constant_column_fails_unless_its_one_value_is_declared():
+    frame = pd.DataFrame({"site": pd.Series(["x"] * 5, dtype="string"), "n": [1, 2, 3, 4, 5]})
+    open_site = parse_schema({"dataset": "t", "columns": [{"name": "site", "type": "categorical"},
+                                                          {"name": "n", "type": "integer"}]})
+    report = validate_raw(frame, open_site)
+    assert report.problems() == ["column 'site': every row holds the same value (5 rows): a generator learns "
+                                 "nothing from it. Remove the column from the drop and the schema"]
+    declared = parse_schema({"dataset": "t", "columns": [{"name": "site", "type": "categorical", "categories": ["x"]},
+                                                         {"name": "n", "type": "integer"}]})
+    assert validate_raw(frame, declared).success
+
+
+def test_names_with_spaces_and_unicode_are_quoted_exactly():
+    schema = parse_schema({"dataset": "t", "columns": [{"name": "âge du patient", "type": "integer",
+                                                        "bounds": [0, 120]},
+                                                       {"name": "名前 区分", "type": "categorical",
+                                                        "categories": ["a", "b"]}]})
+    frame = pd.DataFrame({"âge du patient": [30, 200, 40], "名前 区分": pd.Series(["a", "b", "z"], dtype="string")})
+    problems = validate_raw(frame, schema).problems()
+    assert problems[0].startswith("column 'âge du patient': expected values within its declared bounds [0, 120]; "
+                                  "1 row falls outside")
+    assert problems[1].startswith("column '名前 区分': expected one of its 2 declared categories; 1 row holds")
+
+
+def test_whole_number_floats_and_fractions_through_the_reader(tmp_path):
+    from synth_pipeline.data_io import read_drop
+
+    schema = parse_schema({"dataset": "t", "columns": [{"name": "educ", "type": "integer", "bounds": [0, 20]},
+                                                       {"name": "g", "type": "categorical"}]})
+    path = tmp_path / "drop.csv"
+    path.write_text("educ,g\n14.0,a\n12.0,b\n16.0,a\n", encoding="utf-8")
+    assert validate_raw(read_drop(path, schema), schema).success
+    path.write_text("educ,g\n14.0,a\n14.5,b\n16.0,a\n", encoding="utf-8")
+    report = validate_raw(read_drop(path, schema), schema)
+    assert report.problems() == ["column 'educ': expected whole numbers (integer); 1 row holds a fraction. "
+                                 "Round them in the file, or declare the column `type: float`"]
+    assert "14.5" not in str(report.summary())
+
+
+def test_no_message_quotes_a_canary_whatever_the_failure(clean, toy_schema):
+    clean["age"] = pd.Series([str(CANARY_NUMBER), CANARY_TEXT, "3", "4"], dtype="string")  # mixed types
+    clean["score"] = [np.inf, 0.5, 0.25, 0.1]
+    clean["visits"] = [1.5, np.nan, 2.0, 3.0]  # a fraction
+    clean["colour"] = pd.Series([CANARY_TEXT] * 4, dtype="string")  # constant, undeclared
+    clean["smoker"] = pd.Series([None] * 4, dtype="string")  # all empty
+    report = validate_raw(clean, toy_schema)
+    assert _failed_columns(report) == {"age", "score", "visits", "colour", "smoker"}
+    _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT, "1.5")
