@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:
-        print(f"synth-pipeline {args.command}: error: {exc}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "schema_command", None))))
+        print(f"synth-pipeline {command}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -43,9 +43,11 @@ def _in_set(spec: ColumnSpec | None, count: int | None) -> str:
     if spec is not None and spec.type == "boolean":
         return (f"expected a boolean ({BOOLEAN_WORDS}); {rows(count, 'hold')} something else. Fix those rows, "
                 "or declare the column `type: categorical`")
-    declared = f"one of its {len(spec.categories)} declared categories" if spec and spec.categories else \
-        "one of its declared values"
-    return (f"expected {declared}; {rows(count, 'hold')} another value. Add the missing ones to `categories` "
+    # A numeric column may declare its allowed codes as `values: [..]`, a categorical one `categories`.
+    field, allowed = ("values", getattr(spec, "values", None)) if spec is not None and spec.is_numeric else \
+        ("categories", spec.categories if spec is not None else None)
+    declared = f"one of its {len(allowed)} declared {field}" if allowed else f"one of its declared {field}"
+    return (f"expected {declared}; {rows(count, 'hold')} another value. Add the missing ones to `{field}` "
             "from the public code list (never from the data), or fix those rows")
 
 

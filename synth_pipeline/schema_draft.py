@@ -136,8 +136,8 @@ def _scalar(text: str) -> str:
 
 
 def render_draft(columns: list[DraftColumn], *, dataset: str, source_name: str, label: str | None) -> str:
-    """The draft as commented YAML. Public schema only: it writes what ``columns`` holds
-    (names, types, roles) and fixed advice; no count beyond the number of columns."""
+    """The draft as commented YAML. Reads no value: it writes what ``columns`` holds (names,
+    types, roles) and fixed advice; no count but the number of columns."""
     lines = [
         f"# DRAFT schema, to review before use: drafted by `synth-pipeline schema draft` from {_scalar(source_name)}",
         f"# ({len(columns)} columns). Drafting read the drop's values (not DP) to guess each column's type and",

@@ -50,3 +50,8 @@ def test_a_name_with_a_line_break_stays_on_one_line():
                                                    (None, "", "some rows")])
 def test_rows_agree_with_their_verb(count, verb, expected):
     assert rows(count, verb) == expected
+
+
+def test_a_numeric_column_outside_its_codes_is_told_to_edit_values():
+    message = explain("expect_column_values_to_be_in_set", "years of school", 2, SCHEMA.column("years of school"))
+    assert "2 rows hold another value" in message and "`values`" in message and "`categories`" not in message
