@@ -104,8 +104,8 @@ def _is_number_dtype(values: pd.Series) -> bool:
 
 def _type_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str]) -> list[ExpectationOutcome]:
     """Numeric columns: text (all of it: a wrong type; some: mixed types), fractions in an
-    integer column, infinite values. GX's type-list expectation judges a whole column's
-    dtype without a row count, so these are counted here."""
+    integer column, infinite values, each with its row count (a column's dtype alone, which
+    GX's type-list expectation judges, cannot say how many rows to fix)."""
     outcomes = []
     for col in schema.columns:
         if not col.is_numeric or col.name not in checked:
