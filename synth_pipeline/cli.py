@@ -28,7 +28,7 @@ FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.evaluate",
-                                    "synth_pipeline.commands.privacy_audit")
+                                    "synth_pipeline.commands.privacy_audit", "synth_pipeline.commands.schema")
 DEMO_PARTITION = "adult_sample.csv"
 # The demo's own settings over the recommendation: a 40% holdout (12,000 rows of the sample)
 # gives the attacks enough control targets that their one-sided 95% bounds sit well under
@@ -389,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:
-        print(f"synth-pipeline {args.command}: error: {exc}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "schema_command", None))))
+        print(f"synth-pipeline {command}: error: {exc}", file=sys.stderr)
         return 2
 
 

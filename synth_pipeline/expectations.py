@@ -1,9 +1,12 @@
-"""Raw-data expectations: a Great Expectations suite built from the public schema.
+"""Raw-data expectations: the drop against its public schema, for the raw-data gate and
+``synth-pipeline schema check`` alike.
 
 Reads private values, not DP: the result only decides whether the drop passes the raw-data
-gate. GX puts raw values in its results (partial_unexpected_list, observed min/max), so
-nothing of a GX result leaves this module but expectation names, column names and counts
-(docs/privacy.md, invariant 5).
+gate. Great Expectations checks nulls, bounds and value sets; the counts GX has no
+expectation for (text in a numeric column, fractions in an integer one, constant columns, a
+label's classes) are taken here. GX puts raw values in its results (partial_unexpected_list,
+observed min/max), so nothing of a GX result leaves this module but expectation names,
+column names and counts (docs/privacy.md, invariant 5); ``raw_data_messages`` words them.
 """
 
 from __future__ import annotations
@@ -15,13 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from synth_pipeline.schema import TableSchema
+from synth_pipeline.raw_data_messages import explain, headerless, missing_column, unknown_column
+from synth_pipeline.schema import ColumnSpec, TableSchema
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-INTEGER_DTYPES = ["int8", "int16", "int32", "int64", "Int8", "Int16", "Int32", "Int64",
-                  "uint8", "uint16", "uint32", "uint64", "UInt8", "UInt16", "UInt32", "UInt64"]
-FLOAT_DTYPES = ["float16", "float32", "float64", "Float32", "Float64"]
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,9 @@ class ExpectationOutcome:
     success: bool
     unexpected_count: int | None = None
 
-    def describe(self) -> str:
-        where = f"column {self.column!r}" if self.column else "table"
-        what = self.expectation.removeprefix("expect_").replace("_", " ")
-        count = "" if self.unexpected_count is None else f" ({self.unexpected_count} rows)"
-        return f"{where}: {what} failed{count}"
+    def describe(self, spec: ColumnSpec | None = None) -> str:
+        """In the project's words (``raw_data_messages``): names, declared facts and the count."""
+        return explain(self.expectation, self.column, self.unexpected_count, spec)
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,8 @@ class RawDataReport:
     unknown_positions: tuple[int, ...] = ()  # used instead of names when the header looks like data
     header_matches: int = 0
     outcomes: tuple[ExpectationOutcome, ...] = field(default_factory=tuple)
+    # The public schema the drop was checked against: the messages quote what it declares.
+    schema: TableSchema | None = field(default=None, repr=False, compare=False)
 
     @property
     def success(self) -> bool:
@@ -55,21 +55,18 @@ class RawDataReport:
                 and all(o.success for o in self.outcomes))
 
     def problems(self) -> list[str]:
-        found = []
-        if self.missing_columns:
-            found.append(f"declared columns missing from the drop: {list(self.missing_columns)}")
-        if self.unknown_columns:
-            found.append(
-                f"columns not in the schema: {list(self.unknown_columns)} (declare them or drop them from the file)"
-            )
+        """One plain line per mismatch; public schema only (names, declared facts, counts)."""
+        found = [missing_column(name) for name in self.missing_columns]
+        found += [unknown_column(name) for name in self.unknown_columns]
         if self.unknown_positions:
-            found.append(
-                f"the first line does not look like a header ({self.header_matches} of the schema's columns found); "
-                f"{len(self.unknown_positions)} column(s) at positions {list(self.unknown_positions)[:20]} are not in "
-                "the schema. Add the header line (names are withheld: a headerless first line holds row values)"
-            )
-        found.extend(o.describe() for o in self.outcomes if not o.success)
+            found.append(headerless(self.header_matches, self.unknown_positions))
+        found.extend(o.describe(self._spec(o.column)) for o in self.outcomes if not o.success)
         return found
+
+    def _spec(self, column: str | None) -> ColumnSpec | None:
+        if self.schema is None or column is None or column not in self.schema.names:
+            return None
+        return self.schema.column(column)
 
     def summary(self) -> dict:
         return {
@@ -81,22 +78,17 @@ class RawDataReport:
         }
 
 
-def _expectations_for(schema: TableSchema, present: set[str], well_typed: set[str]) -> list:
-    """One expectation per declared fact; bounds only where the column is numerically typed
-    (on a text column the type expectation already fails, and GX would compare strings)."""
+def _expectations_for(schema: TableSchema, checked: set[str], well_typed: set[str]) -> list:
+    """GX expectations, one per declared fact: nulls, bounds, value sets. Bounds only where
+    the column is numerically typed (GX would compare text with numbers)."""
     import great_expectations.expectations as gxe
 
     suite = []
     for col in schema.columns:
-        if col.name not in present:
+        if col.name not in checked:
             continue
         if not col.nullable:
             suite.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
-        if col.type == "integer":
-            types = INTEGER_DTYPES + (FLOAT_DTYPES if col.nullable else [])
-            suite.append(gxe.ExpectColumnValuesToBeInTypeList(column=col.name, type_list=types))
-        elif col.type == "float":
-            suite.append(gxe.ExpectColumnValuesToBeInTypeList(column=col.name, type_list=FLOAT_DTYPES + INTEGER_DTYPES))
         if col.bounds is not None and col.name in well_typed:
             suite.append(
                 gxe.ExpectColumnValuesToBeBetween(column=col.name, min_value=col.bounds[0], max_value=col.bounds[1])
@@ -106,43 +98,65 @@ def _expectations_for(schema: TableSchema, present: set[str], well_typed: set[st
     return suite
 
 
-def _numeric_columns_well_typed(schema: TableSchema, frame: pd.DataFrame) -> set[str]:
-    """Numeric columns whose dtype is numeric; bounds are only checked on those."""
-    return {c.name for c in schema.columns if c.is_numeric and c.name in frame and pd.api.types.is_numeric_dtype(frame[c.name])}
+def _is_number_dtype(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def _whole_number_outcomes(frame: pd.DataFrame, schema: TableSchema) -> list[ExpectationOutcome]:
-    """Integer columns that arrive as floats (a missing cell makes pandas read floats) must
-    still hold whole numbers; GX has no expectation for that, so it is counted here."""
+def _type_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str]) -> list[ExpectationOutcome]:
+    """Numeric columns: text (all of it: a wrong type; some: mixed types), fractions in an
+    integer column, infinite values, each with its row count (a column's dtype alone, which
+    GX's type-list expectation judges, cannot say how many rows to fix)."""
     outcomes = []
     for col in schema.columns:
-        if col.type != "integer" or col.name not in frame or not pd.api.types.is_float_dtype(frame[col.name]):
+        if not col.is_numeric or col.name not in checked:
             continue
-        values = frame[col.name].to_numpy(dtype=float, na_value=float("nan"))
-        finite = values[np.isfinite(values)]
-        fractional = int(np.count_nonzero(finite != np.round(finite)))
-        outcomes.append(ExpectationOutcome("expect_column_values_to_be_whole_numbers", col.name,
-                                           fractional == 0, fractional))
+        values = frame[col.name]
+        filled = values.notna()
+        if not _is_number_dtype(values):
+            # As text, a boolean (True) is a word, not the number 1.
+            as_text = filled & pd.to_numeric(values.astype("string"), errors="coerce").isna()
+            count = int(as_text.sum())
+            kind = "numbers" if count == int(filled.sum()) else "of_one_type"
+            outcomes.append(ExpectationOutcome(f"expect_column_values_to_be_{kind}", col.name, count == 0, count))
+            continue
+        outcomes.append(ExpectationOutcome("expect_column_values_to_be_numbers", col.name, True, 0))
+        if pd.api.types.is_float_dtype(values):
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            finite = numbers[np.isfinite(numbers)]
+            infinite = int(np.count_nonzero(np.isinf(numbers)))
+            outcomes.append(ExpectationOutcome("expect_column_values_to_be_finite", col.name, infinite == 0, infinite))
+            if col.type == "integer":
+                fractional = int(np.count_nonzero(finite != np.round(finite)))
+                outcomes.append(ExpectationOutcome("expect_column_values_to_be_whole_numbers", col.name,
+                                                   fractional == 0, fractional))
     return outcomes
 
 
-def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema) -> list[ExpectationOutcome]:
-    """A drop where every modelled column is constant, or whose label has one class, leaves
-    nothing to learn: stop it here, before any budget is spent. Counts distinct values only."""
-    outcomes = []
-    modelled = [c.name for c in schema.modelled_columns if c.name in frame]
-    if modelled:
-        varying = sum(frame[name].nunique(dropna=False) > 1 for name in modelled)
-        outcomes.append(ExpectationOutcome("expect_some_modelled_column_to_vary", None, varying > 0,
-                                           None if varying else len(frame)))
-    if schema.label is not None and schema.label in frame:
-        classes = frame[schema.label].nunique(dropna=True)
-        outcomes.append(ExpectationOutcome("expect_label_to_have_two_classes", schema.label, classes >= 2))
+def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema, empty: set[str],
+                           checked: set[str]) -> list[ExpectationOutcome]:
+    """Columns with nothing to learn: every cell empty, or one value on every row (unless the
+    schema declares that single value), and a label with one class. Stopped here, before any
+    budget is spent. Counts distinct values only."""
+    n = len(frame)
+    outcomes = [ExpectationOutcome("expect_column_values_to_not_all_be_null", name, False, n) for name in sorted(empty)]
+    for col in schema.modelled_columns:
+        if col.name not in checked or col.name == schema.label or (col.value_set and len(col.value_set) == 1):
+            continue
+        constant = frame[col.name].nunique(dropna=False) == 1
+        outcomes.append(ExpectationOutcome("expect_column_values_to_vary", col.name, not constant, n if constant else 0))
+    if schema.label is not None and schema.label in checked:
+        labelled = frame[schema.label].dropna()
+        one_class = labelled.nunique() < 2
+        outcomes.append(ExpectationOutcome("expect_label_to_have_two_classes", schema.label, not one_class,
+                                           len(labelled) if one_class else 0))
     return outcomes
 
 
-def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
-    """Run the schema's expectation suite on a drop and keep only counts and names."""
+def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, suite_items: list) -> list[ExpectationOutcome]:
+    """Run the GX suite and keep, of each result, the expectation and column names and the
+    unexpected count: GX's results hold raw values (partial_unexpected_list, observed min/max)."""
+    if not suite_items:
+        return []
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -150,6 +164,28 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     for name in [n for n in logging.Logger.manager.loggerDict if n.startswith("great_expectations")]:
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("drop")
+    batch_definition = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
+    suite = gx.ExpectationSuite(name=f"{schema.dataset}_raw")
+    for item in suite_items:
+        suite.add_expectation(item)
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        count = (item.result or {}).get("unexpected_count")
+        outcomes.append(ExpectationOutcome(expectation=config.type, column=config.kwargs.get("column"),
+                                           success=bool(item.success),
+                                           unexpected_count=None if count is None else int(count)))
+    return outcomes
+
+
+def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
+    """The raw-data gate (and ``synth-pipeline schema check``): the drop against its public
+    schema. Reads private values, NOT DP: pass/fail only. The report keeps counts and names,
+    and its messages quote only what the schema declares (never a value)."""
     present = set(frame.columns)
     missing = tuple(n for n in schema.names if n not in present)
     declared = set(schema.names)
@@ -161,31 +197,15 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
         # cells are private values. Report positions, never those names.
         positions = tuple(i for i, c in enumerate(frame.columns) if c not in declared)
         unknown = ()
-    suite_items = _expectations_for(schema, present, _numeric_columns_well_typed(schema, frame))
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas("drop")
-    batch_definition = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
-    suite = gx.ExpectationSuite(name=f"{schema.dataset}_raw")
-    for item in suite_items:
-        suite.add_expectation(item)
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
-
-    outcomes = []
-    for item in result.results:
-        config = item.expectation_config
-        count = (item.result or {}).get("unexpected_count")
-        outcomes.append(
-            ExpectationOutcome(
-                expectation=config.type,
-                column=config.kwargs.get("column"),
-                success=bool(item.success),
-                unexpected_count=None if count is None else int(count),
-            )
-        )
-    outcomes.extend(_whole_number_outcomes(frame, schema))
-    outcomes.extend(_learnability_outcomes(frame, schema))
-    outcomes.sort(key=lambda o: (o.column or "", o.expectation))
+    # An all-empty column gets one message ("every row is empty") instead of one per check.
+    empty = {n for n in schema.names if n in present and frame[n].isna().all()}
+    checked = {n for n in schema.names if n in present} - empty
+    well_typed = {n for n in checked if schema.column(n).is_numeric and _is_number_dtype(frame[n])}
+    outcomes = _gx_outcomes(frame, schema, _expectations_for(schema, checked, well_typed))
+    outcomes.extend(_type_outcomes(frame, schema, checked))
+    outcomes.extend(_learnability_outcomes(frame, schema, empty, checked))
+    order = {name: i for i, name in enumerate(schema.names)}
+    outcomes.sort(key=lambda o: (order.get(o.column, -1), o.expectation))
     return RawDataReport(n_rows=len(frame), missing_columns=missing, unknown_columns=unknown,
-                         outcomes=tuple(outcomes), unknown_positions=positions, header_matches=matches)
+                         outcomes=tuple(outcomes), unknown_positions=positions, header_matches=matches,
+                         schema=schema)

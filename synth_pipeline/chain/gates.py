@@ -30,8 +30,9 @@ def describe(verdict: Verdict) -> str:
 
 
 def raw_data_expectations(drop: Drop, schema: TableSchema) -> Verdict:
-    """Great Expectations suite from the public schema. Reads private values; keeps counts,
-    column names and expectation names only."""
+    """The drop against its public schema (``expectations.validate_raw``, the same check as
+    ``synth-pipeline schema check``). Reads private values, not DP; each problem is one plain
+    line of column, what was expected, a row count and what to change, never a value."""
     report = validate_raw(drop.frame, schema)
     summary = report.summary()
     return Verdict(gate="raw_data_expectations", passed=report.success,

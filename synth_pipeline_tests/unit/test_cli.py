@@ -18,7 +18,8 @@ def run(capsys, *argv):
 @pytest.mark.parametrize("command", [[], ["demo"], ["synthesize"], ["validate-config"], ["recommend-config"],
                                      ["evaluate"], ["audit"], ["privacy-audit"], ["compare"],
                                      ["ledger"], ["ledger", "show"], ["ledger", "set-budget"],
-                                     ["ledger", "history"], ["ledger", "export"]])
+                                     ["ledger", "history"], ["ledger", "export"],
+                                     ["schema"], ["schema", "draft"], ["schema", "check"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([*command, "--help"])

@@ -268,3 +268,60 @@ def test_boolean_column_reads_into_its_value_set(tmp_path, suffix):
     source.to_csv(path, index=False) if suffix == ".csv" else source.to_parquet(path)
     frame = read_drop(path, schema)
     assert frame["smoker"].isin(schema.column("smoker").value_set).all()
+
+
+# -- types as users write them ------------------------------------------------------------
+
+
+def _typed_schema():
+    return parse_schema({"dataset": "toy", "columns": [
+        {"name": "educ", "type": "integer", "bounds": [0, 20]},
+        {"name": "visits", "type": "integer", "nullable": True},
+        {"name": "insured", "type": "boolean"},
+    ]})
+
+
+def test_whole_number_floats_become_integers(tmp_path):
+    path = tmp_path / "drop.csv"
+    path.write_text("educ,visits,insured\n14.0,1.0,true\n12.0,,false\n16,3.0,true\n", encoding="utf-8")
+    frame = read_drop(path, _typed_schema())
+    assert frame["educ"].dtype == "int64" and frame["educ"].tolist() == [14, 12, 16]
+    # an empty cell keeps the column float (the gate counts it where the column is not nullable)
+    assert pd.api.types.is_float_dtype(frame["visits"]) and frame["visits"].isna().sum() == 1
+
+
+def test_a_fraction_in_an_integer_column_is_left_for_the_gate_to_count(tmp_path):
+    from synth_pipeline.expectations import validate_raw
+
+    path = tmp_path / "drop.csv"
+    path.write_text("educ,visits,insured\n14.0,1,true\n14.5,2,false\n12.25,3,true\n", encoding="utf-8")
+    schema = _typed_schema()
+    frame = read_drop(path, schema)
+    assert pd.api.types.is_float_dtype(frame["educ"])
+    report = validate_raw(frame, schema)
+    assert not report.success
+    assert report.problems() == ["column 'educ': expected whole numbers (integer); 2 rows hold a fraction. "
+                                 "Round them in the file, or declare the column `type: float`"]
+
+
+@pytest.mark.parametrize("true, false", [("true", "false"), ("TRUE", "False"), ("yes", "no"), ("Y", "n"),
+                                         ("t", "F"), ("1", "0"), (" Yes ", "NO")])
+def test_boolean_spellings_read_as_true_and_false(tmp_path, true, false):
+    path = tmp_path / "drop.csv"
+    path.write_text(f"educ,visits,insured\n1,1,{true}\n2,2,{false}\n", encoding="utf-8")
+    frame = read_drop(path, _typed_schema())
+    assert frame["insured"].tolist() == ["true", "false"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_unknown_boolean_spelling_is_counted_not_quoted(tmp_path, suffix):
+    from synth_pipeline.expectations import validate_raw
+
+    source = pd.DataFrame({"educ": [1, 2, 3], "visits": [1, 2, 3], "insured": ["yes", CANARY, "no"]})
+    path = tmp_path / f"drop{suffix}"
+    source.to_csv(path, index=False) if suffix == ".csv" else source.to_parquet(path)
+    schema = _typed_schema()
+    report = validate_raw(read_drop(path, schema), schema)
+    assert report.problems() == ["column 'insured': expected a boolean (true/false, yes/no, y/n, t/f, 1/0); "
+                                 "1 row holds something else. Fix those rows, or declare the column "
+                                 "`type: categorical`"]

@@ -118,30 +118,39 @@ def test_null_in_non_nullable_discrete_column(clean, toy_schema, column):
 
 
 def test_null_in_nullable_columns_passes(clean, toy_schema):
-    clean["income"] = np.nan
+    clean.loc[[0, 1, 2], "income"] = np.nan
     clean.loc[0, "note"] = pd.NA
     assert validate_raw(clean, toy_schema).success
 
 
-@pytest.mark.parametrize("values", [
-    pd.Series(["30", "41", "forty", "120"], dtype="string"),
-    ["30", "41", "forty", "120"],
-    [30.0, 41.0, 0.0, 120.0],  # floats in a non-nullable integer column
-    [True, False, True, False],
+@pytest.mark.parametrize("values, expectation, count", [
+    (pd.Series(["30", "41", "forty", "120"], dtype="string"), "expect_column_values_to_be_of_one_type", 1),
+    (["30", "41", "forty", "fifty"], "expect_column_values_to_be_of_one_type", 2),
+    (pd.Series(["thirty", "forty", "fifty", "sixty"], dtype="string"), "expect_column_values_to_be_numbers", 4),
+    ([True, False, True, False], "expect_column_values_to_be_numbers", 4),
 ])
-def test_wrong_type_in_integer_column(clean, toy_schema, values):
+def test_wrong_type_in_integer_column_is_counted_by_rows(clean, toy_schema, values, expectation, count):
     clean["age"] = values
     report = validate_raw(clean, toy_schema)
-    _assert_fails_on(report, "age", "expect_column_values_to_be_in_type_list")
-    if not pd.api.types.is_numeric_dtype(clean["age"]):
-        # no bounds expectation on a text column (GX would compare strings)
-        assert ("age", "expect_column_values_to_be_between") not in {(o.column, o.expectation)
-                                                                     for o in report.outcomes}
+    _assert_fails_on(report, "age", expectation)
+    failed = next(o for o in report.outcomes if not o.success)
+    assert failed.unexpected_count == count
+    # no bounds expectation on a text column (GX would compare strings)
+    assert ("age", "expect_column_values_to_be_between") not in {(o.column, o.expectation) for o in report.outcomes}
+    message = report.problems()[0]
+    assert message.startswith("column 'age': ") and f"{count} row" in message and "text" in message
+    assert ("mixed types" in message) == (expectation.endswith("of_one_type"))
+    assert "forty" not in message and "thirty" not in message
+
+
+def test_whole_number_floats_pass_an_integer_column(clean, toy_schema):
+    clean["age"] = [30.0, 41.0, 0.0, 120.0]  # as a CSV writes them: 30.0
+    assert validate_raw(clean, toy_schema).success
 
 
 def test_text_in_float_column(clean, toy_schema):
     clean["score"] = pd.Series(["0.1", "n/a", "0.3", "0.4"], dtype="string")
-    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_be_in_type_list")
+    _assert_fails_on(validate_raw(clean, toy_schema), "score", "expect_column_values_to_be_of_one_type")
 
 
 def test_nan_in_non_nullable_numeric(clean, toy_schema):
@@ -208,10 +217,14 @@ def test_report_holds_no_values_for_type_failures(clean, toy_schema):
     _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT)
 
 
-def test_outcome_describe_is_names_and_counts():
+def test_outcome_describe_is_names_declared_facts_and_counts(toy_schema):
     outcome = ExpectationOutcome("expect_column_values_to_be_between", "age", False, 3)
-    assert outcome.describe() == "column 'age': column values to be between failed (3 rows)"
-    assert ExpectationOutcome("expect_table_row_count", None, False).describe() == "table: table row count failed"
+    assert outcome.describe(toy_schema.column("age")) == (
+        "column 'age': expected values within its declared bounds [0, 120]; 3 rows fall outside. Fix those rows, "
+        "or widen `bounds` from public knowledge (a code book, a regulation, physical limits), never from the data")
+    # an expectation without words of its own keeps its name and count
+    assert ExpectationOutcome("expect_table_row_count", None, False).describe() == \
+        "table: table row count failed (some rows)"
 
 
 # -- real bugs, documented ------------------------------------------------------------------
@@ -228,7 +241,9 @@ def test_every_column_constant_fails_the_gate(schema, sample_frame):
         frame[col.name] = frame[col.name].iloc[0]
     report = validate_raw(frame, schema)
     assert not report.success
-    assert any("some modelled column to vary" in p for p in report.problems())
+    constant = {o.column for o in report.outcomes if o.expectation == "expect_column_values_to_vary" and not o.success}
+    assert constant == {c.name for c in schema.modelled_columns} - {schema.label}
+    assert any("'age'" in p and "same value (50 rows)" in p for p in report.problems())
 
 
 def test_label_with_one_class_fails_the_gate(schema, sample_frame):
@@ -236,7 +251,7 @@ def test_label_with_one_class_fails_the_gate(schema, sample_frame):
     frame["income"] = "<=50K"
     report = validate_raw(frame, schema)
     assert not report.success
-    assert any("'income'" in p and "two classes" in p for p in report.problems())
+    assert any("'income'" in p and "two classes" in p and "50 rows" in p for p in report.problems())
     assert "<=50K" not in str(report.summary())
 
 
@@ -253,3 +268,64 @@ def test_a_headerless_drop_never_echoes_its_first_row(tmp_path, schema, sample_f
     assert not report.success
     assert "does not look like a header" in text
     assert "987-65-4320" not in text and "Quentin Canaryworth" not in text
+
+
+# -- columns with nothing to learn, names as users write them ---------------------------------
+
+
+def test_an_all_empty_column_is_one_message_not_one_per_check(clean, toy_schema):
+    clean["age"] = np.nan  # not nullable, bounded: still one line
+    report = validate_raw(clean, toy_schema)
+    assert [o.expectation for o in report.outcomes if not o.success] == ["expect_column_values_to_not_all_be_null"]
+    assert report.problems() == ["column 'age': every row is empty (4 rows). Fill the column, or remove it from "
+                                 "the drop and the schema"]
+
+
+def test_a_constant_column_fails_unless_its_one_value_is_declared():
+    frame = pd.DataFrame({"site": pd.Series(["x"] * 5, dtype="string"), "n": [1, 2, 3, 4, 5]})
+    open_site = parse_schema({"dataset": "t", "columns": [{"name": "site", "type": "categorical"},
+                                                          {"name": "n", "type": "integer"}]})
+    report = validate_raw(frame, open_site)
+    assert report.problems() == ["column 'site': every row holds the same value (5 rows): a generator learns "
+                                 "nothing from it. Remove the column from the drop and the schema"]
+    declared = parse_schema({"dataset": "t", "columns": [{"name": "site", "type": "categorical", "categories": ["x"]},
+                                                         {"name": "n", "type": "integer"}]})
+    assert validate_raw(frame, declared).success
+
+
+def test_names_with_spaces_and_unicode_are_quoted_exactly():
+    schema = parse_schema({"dataset": "t", "columns": [{"name": "âge du patient", "type": "integer",
+                                                        "bounds": [0, 120]},
+                                                       {"name": "名前 区分", "type": "categorical",
+                                                        "categories": ["a", "b"]}]})
+    frame = pd.DataFrame({"âge du patient": [30, 200, 40], "名前 区分": pd.Series(["a", "b", "z"], dtype="string")})
+    problems = validate_raw(frame, schema).problems()
+    assert problems[0].startswith("column 'âge du patient': expected values within its declared bounds [0, 120]; "
+                                  "1 row falls outside")
+    assert problems[1].startswith("column '名前 区分': expected one of its 2 declared categories; 1 row holds")
+
+
+def test_whole_number_floats_and_fractions_through_the_reader(tmp_path):
+    from synth_pipeline.data_io import read_drop
+
+    schema = parse_schema({"dataset": "t", "columns": [{"name": "educ", "type": "integer", "bounds": [0, 20]},
+                                                       {"name": "g", "type": "categorical"}]})
+    path = tmp_path / "drop.csv"
+    path.write_text("educ,g\n14.0,a\n12.0,b\n16.0,a\n", encoding="utf-8")
+    assert validate_raw(read_drop(path, schema), schema).success
+    path.write_text("educ,g\n14.0,a\n14.5,b\n16.0,a\n", encoding="utf-8")
+    report = validate_raw(read_drop(path, schema), schema)
+    assert report.problems() == ["column 'educ': expected whole numbers (integer); 1 row holds a fraction. "
+                                 "Round them in the file, or declare the column `type: float`"]
+    assert "14.5" not in str(report.summary())
+
+
+def test_no_message_quotes_a_canary_whatever_the_failure(clean, toy_schema):
+    clean["age"] = pd.Series([str(CANARY_NUMBER), CANARY_TEXT, "3", "4"], dtype="string")  # mixed types
+    clean["score"] = [np.inf, 0.5, 0.25, 0.1]
+    clean["visits"] = [1.5, np.nan, 2.0, 3.0]  # a fraction
+    clean["colour"] = pd.Series([CANARY_TEXT] * 4, dtype="string")  # constant, undeclared
+    clean["smoker"] = pd.Series([None] * 4, dtype="string")  # all empty
+    report = validate_raw(clean, toy_schema)
+    assert _failed_columns(report) == {"age", "score", "visits", "colour", "smoker"}
+    _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT, "1.5")

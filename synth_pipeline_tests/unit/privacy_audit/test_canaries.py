@@ -28,7 +28,10 @@ def test_canaries_of_every_column_kind_validate():
         {"name": "gap", "type": "float", "nullable": True},
         {"name": "c", "type": "categorical", "categories": ["a", "b"], "nullable": True}]})
     canaries = make_canaries(schema, 200, seed=3)
-    assert validate_raw(canaries, schema).success
+    # The open nullable float gets no value (nothing public to draw from): canaries alone
+    # leave it empty, which the gate reports for a whole drop; every row is accepted.
+    failed = [(o.column, o.expectation) for o in validate_raw(canaries, schema).outcomes if not o.success]
+    assert failed == [("gap", "expect_column_values_to_not_all_be_null")]
     assert canaries["x"].between(-1.5, 0).all() and set(canaries["flag"]) <= {"true", "false"}
 
 
