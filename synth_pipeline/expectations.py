@@ -95,6 +95,8 @@ def _expectations_for(schema: TableSchema, checked: set[str], well_typed: set[st
             )
         if col.value_set is not None:
             suite.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.value_set)))
+        elif col.values is not None and col.name in well_typed:  # a numeric code list
+            suite.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.values)))
     return suite
 
 

@@ -44,7 +44,7 @@ def _in_set(spec: ColumnSpec | None, count: int | None) -> str:
         return (f"expected a boolean ({BOOLEAN_WORDS}); {rows(count, 'hold')} something else. Fix those rows, "
                 "or declare the column `type: categorical`")
     # A numeric column may declare its allowed codes as `values: [..]`, a categorical one `categories`.
-    field, allowed = ("values", getattr(spec, "values", None)) if spec is not None and spec.is_numeric else \
+    field, allowed = ("values", spec.values) if spec is not None and spec.is_numeric else \
         ("categories", spec.categories if spec is not None else None)
     declared = f"one of its {len(allowed)} declared {field}" if allowed else f"one of its declared {field}"
     return (f"expected {declared}; {rows(count, 'hold')} another value. Add the missing ones to `{field}` "

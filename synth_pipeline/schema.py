@@ -223,8 +223,11 @@ def parse_schema(raw: dict) -> TableSchema:
     positive = raw.get("positive_label")
     if label is not None:
         label_spec = columns[names.index(label)]
-        if label_spec.type != "categorical" or not label_spec.categories:
-            raise SchemaError(f"label {label!r} must be a categorical column with declared categories")
+        # Its categories may stay open: DP statistics buy them, as for any categorical column.
+        if label_spec.type != "categorical":
+            raise SchemaError(f"label {label!r} must be a categorical column (its classes as categories)")
+        if positive is not None and label_spec.categories is None:
+            raise SchemaError(f"positive_label {positive!r} needs the categories of {label!r} declared")
         if positive is not None and str(positive) not in label_spec.categories:
             raise SchemaError(f"positive_label {positive!r} is not a category of {label!r}")
     max_rows = raw.get("max_rows")

@@ -37,7 +37,8 @@ DOMAINS_NOTE = (
 NUMERIC_HINT = ("    # bounds: [lower, upper]  # from public knowledge, or leave open for DP; "
                 "values: [..] for fixed codes (a public code list)")
 CATEGORICAL_HINT = "    # categories: [..]  # from public knowledge (a code book), or leave open for DP"
-LABEL_HINT = "    # categories: [..]  # required for the label: its classes, from the code book"
+LABEL_HINT = ("    # categories: [..]  # the label's classes, from the code book (or left open: DP counts buy "
+              "them; positive_label then waits until they are declared)")
 
 
 class DraftError(ValueError):

@@ -329,3 +329,13 @@ def test_no_message_quotes_a_canary_whatever_the_failure(clean, toy_schema):
     report = validate_raw(clean, toy_schema)
     assert _failed_columns(report) == {"age", "score", "visits", "colour", "smoker"}
     _assert_no_values(report, CANARY_NUMBER, CANARY_TEXT, "1.5")
+
+
+def test_a_numeric_code_list_is_checked_and_the_message_never_quotes_the_odd_value():
+    schema = parse_schema({"dataset": "t", "columns": [{"name": "grade", "type": "float", "values": [0.5, 1, 2.5]},
+                                                       {"name": "n", "type": "integer"}]})
+    frame = pd.DataFrame({"grade": [0.5, 1.0, 2.5, 1.0, 1.75], "n": [1, 2, 3, 4, 5]})
+    report = validate_raw(frame, schema)
+    (problem,) = report.problems()
+    assert problem.startswith("column 'grade': expected one of its 3 declared values; 1 row") and "1.75" not in problem
+    assert validate_raw(frame.iloc[:4], schema).success

@@ -145,9 +145,12 @@ def test_label_not_declared():
     assert "label" in msg and "'salary'" in msg
 
 
-def test_label_must_be_categorical_with_categories():
+def test_label_must_be_categorical_and_may_leave_its_classes_to_dp():
     msg = _error(_raw({"name": "y", "type": "integer", "bounds": [0, 1]}, label="y"))
     assert "label 'y'" in msg and "categorical" in msg
+    assert parse_schema(_raw({"name": "y", "type": "categorical"}, label="y")).column("y").categories is None
+    msg = _error(_raw({"name": "y", "type": "categorical"}, label="y", positive_label="yes"))
+    assert "positive_label 'yes' needs the categories of 'y' declared" in msg
 
 
 def test_positive_label_not_a_category():

@@ -127,12 +127,12 @@ def test_a_draft_without_label_is_a_schema_the_pipeline_loads():
     assert schema.label is None
 
 
-def test_a_drafted_label_loads_once_its_classes_are_declared():
+def test_a_drafted_label_loads_with_its_classes_left_to_dp():
     raw = yaml.safe_load(draft_schema(_drop(), source_name="drop.csv", label="outcome"))
-    with pytest.raises(ValueError, match="declared categories"):
-        parse_schema(raw)  # the classes are the user's to declare, from the code book
+    schema = parse_schema(raw)  # the classes stay open: DP counts buy them, or the user declares them
+    assert schema.label == "outcome" and schema.column("outcome").categories is None
     next(c for c in raw["columns"] if c["name"] == "outcome")["categories"] = ["0", "1"]
-    assert parse_schema(raw).label == "outcome"
+    assert parse_schema(raw).column("outcome").categories == ("0", "1")
 
 
 def test_a_label_must_be_a_column():
