@@ -9,12 +9,14 @@ Shows only what the records hold: stage names, public schema names, DP facts and
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from contextlib import contextmanager
 from typing import IO, Iterator
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOGGER = "synth_pipeline"
+MIN_BAR_COLUMNS = 60  # a narrower terminal (or one that reports no size) gets plain lines
 
 
 class Console(logging.Handler):
@@ -54,7 +56,9 @@ class Console(logging.Handler):
             self._bar = tqdm(total=100, file=self.stream, desc=self._task, leave=False, dynamic_ncols=True,
                              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed} {postfix}")
         self._bar.n = round(100 * progress["done"], 1)
-        self._bar.set_postfix_str(record.getMessage(), refresh=True)
+        width = max(20, _columns(self.stream) - 45)  # room for the task, the share, the bar and the time
+        message = record.getMessage()
+        self._bar.set_postfix_str(message if len(message) <= width else message[:width - 1] + "…", refresh=True)
         if progress.get("final"):  # the loop's last line stays on screen
             self.close_bar()
             self._write(self.format(record))
@@ -69,6 +73,14 @@ class Console(logging.Handler):
         super().close()
 
 
+def _columns(stream: IO[str]) -> int:
+    """The width of the terminal behind ``stream``; 0 when it is none (a file, a pipe, CI)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else 0
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 @contextmanager
 def progress_to_stderr(level: int, *, stream: IO[str] | None = None, bar: bool | None = None) -> Iterator[Console]:
     """Route the ``synth_pipeline`` logger to stderr for one command, then restore it.
@@ -76,7 +88,7 @@ def progress_to_stderr(level: int, *, stream: IO[str] | None = None, bar: bool |
     The logger does not propagate meanwhile: the root logger's handler would print each line
     again (inside a Dagster run, re-formatted by the handler that captures it for the run log)."""
     stream = stream or sys.stderr
-    handler = Console(stream, bar=stream.isatty() if bar is None else bar)
+    handler = Console(stream, bar=_columns(stream) >= MIN_BAR_COLUMNS if bar is None else bar)
     handler.setLevel(level)
     logger = logging.getLogger(LOGGER)
     saved = logger.level, logger.propagate
