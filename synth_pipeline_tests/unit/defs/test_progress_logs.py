@@ -23,13 +23,14 @@ def test_stage_lines_and_rounds_are_in_the_run_log(project, sample_frame):
         asset_selection=[dg.AssetKey(k) for k in ("raw_dataset", "dataset_profile", "pii_scan", "dp_config",
                                                   "holdout_split", "dp_model")],
         run_config={"ops": {"dp_config": {"config": {"generator": "mst", "epsilon": 1.0}}}})
-    assert result.success
+    assert result.success, [ev.event_specific_data.error.message.splitlines()[0] for ev in result.all_events
+                            if ev.is_step_failure]
     logs = [e for e in project.instance.all_logs(result.run_id) if not e.is_dagster_event]
     messages = [e.user_message for e in logs]
     assert any(m.startswith("read small.csv: ") for m in messages)
     assert any(m.startswith("training mst (DP, ε=1 reserved first)") for m in messages)
     rounds = [e for e in logs if e.user_message.startswith("MST round ")]
-    assert rounds and rounds[-1].step_key == "dp_model" and "(100%)" in rounds[-1].user_message
-    assert any(m.startswith("mst fitted in ") for m in messages)
+    assert rounds and rounds[-1].step_key == "dp_model" and "(100%)" in rounds[-1].user_message, messages
+    assert any(m.startswith("mst fitted in ") for m in messages), messages
     # Not even the private row count n (600) is in a line.
     assert not any(re.search(r"(?<![\d.])600(?![\d.])", m) for m in messages)
