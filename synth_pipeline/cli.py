@@ -35,6 +35,8 @@ DEMO_PARTITION = "adult_sample.csv"
 # the ceilings; at 30% the inference bound of the binary `income` came within 0.012 of its
 # ceiling (BENCHMARKS.md, "The demo, fresh runs"). The gates themselves are not loosened.
 DEMO_SETTINGS = {"holdout_fraction": 0.4}
+# Commands that run for minutes: they show progress on stderr unless --quiet (a bar on a terminal).
+LONG_COMMANDS = ("demo", "synthesize", "evaluate", "audit", "privacy-audit", "compare")
 
 
 class UsageError(Exception):
@@ -94,7 +96,7 @@ def _given_fields(args) -> dict:
     return {f.name: getattr(args, f.name) for f in settable_fields() if getattr(args, f.name, None) is not None}
 
 
-def _chain(args, schema, *, progress=None):
+def _chain(args, schema):
     from synth_pipeline.chain import ReleaseChain
     from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
     from synth_pipeline.reporting.documents import instance_secret
@@ -102,8 +104,7 @@ def _chain(args, schema, *, progress=None):
     policy = load_policy(args.policy) if args.policy else (
         load_policy(DEFAULT_POLICY) if Path(DEFAULT_POLICY).is_file() else AuditPolicy())
     return ReleaseChain(schema=schema, ledger=_ledger(args), outputs_dir=args.outputs, policy=policy,
-                        secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema,
-                        progress=progress)
+                        secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema)
 
 
 # -- synthesize -----------------------------------------------------------------------
@@ -118,7 +119,7 @@ def cmd_synthesize(args) -> int:
 
     started = time.perf_counter()
     schema = load_schema(args.schema)
-    chain = _chain(args, schema, progress=lambda line: log.info("%s", line))
+    chain = _chain(args, schema)  # its stage lines and the rounds inside go to stderr (console.py)
     try:
         run = chain.run(args.input, run_id=f"cli-{uuid.uuid4().hex}", preset=args.preset, **_given_fields(args))
     except GateFailed as exc:
@@ -254,8 +255,8 @@ def cmd_ledger(args) -> int:
 # -- demo ----------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
     """The whole chain on the bundled sample, recorded in the repository's Dagster instance.
-    The console shows one line per stage and progress inside the long ones; Dagster's own
-    event lines stay in its storage (the UI shows them)."""
+    Stderr shows one line per stage and progress inside the long ones (a bar on a terminal);
+    Dagster's own event lines stay in its storage (the UI shows them, with the same progress)."""
     from synth_pipeline.defs.resources import project_root
 
     root = project_root()
@@ -273,8 +274,10 @@ def cmd_demo(args) -> int:
     instance = dg.DagsterInstance.get()
     if not instance.has_dynamic_partition(data_drops.name, DEMO_PARTITION):
         instance.add_dynamic_partitions(data_drops.name, [DEMO_PARTITION])
+    # Dagster's console shows warnings only: the stages and rounds reach stderr once, from the
+    # synth_pipeline logger (console.py), and the run log through dagster.yaml's managed loggers.
     run_config = {"ops": {"dp_config": {"config": {**DEMO_SETTINGS, **_given_fields(args)}}},
-                  "loggers": {"console": {"config": {"log_level": "INFO"}}}}
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     log.info("materializing the whole chain for partition %s", DEMO_PARTITION)
     result = build_definitions().resolve_job_def("synthesize_release").execute_in_process(
         partition_key=DEMO_PARTITION, instance=instance, run_config=run_config, raise_on_error=False)
@@ -307,7 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="synth-pipeline",
                                      description="DP synthetic tables: the demo, synthesis, config checks and the privacy ledger.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress to stderr for every command (the long ones do by default)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr: warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole chain on the bundled sample in the local Dagster instance")
@@ -381,17 +386,22 @@ def main(argv: list[str] | None = None) -> int:
     from synth_pipeline.privacy.ledger import LedgerError
     from synth_pipeline.schema import SchemaError
 
+    from synth_pipeline.console import FORMAT, progress_to_stderr
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "demo" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=FORMAT, stream=sys.stderr)
     for noisy in ("great_expectations", "jax", "absl"):  # their INFO lines say nothing a user acts on
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        return args.func(args)
-    except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:
-        command = " ".join(filter(None, (args.command, getattr(args, "schema_command", None))))
-        print(f"synth-pipeline {command}: error: {exc}", file=sys.stderr)
-        return 2
+    # Progress of the long commands by default (stderr; stdout keeps its one JSON object).
+    shown = logging.WARNING if args.quiet else (
+        logging.INFO if args.verbose or args.command in LONG_COMMANDS else logging.WARNING)
+    with progress_to_stderr(shown):
+        try:
+            return args.func(args)
+        except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:
+            command = " ".join(filter(None, (args.command, getattr(args, "schema_command", None))))
+            print(f"synth-pipeline {command}: error: {exc}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":

@@ -80,9 +80,9 @@ def project(tmp_path):
     instance, to run the real asset chain in-process (see ``helpers.project.Project``)."""
     import dagster as dg
 
-    from synth_pipeline_tests.helpers.project import Project
+    from synth_pipeline_tests.helpers.project import Project, instance_settings
 
     home = tmp_path / "dagster_home"
     home.mkdir()
-    with dg.instance_for_test(temp_dir=str(home)) as instance:
+    with dg.instance_for_test(temp_dir=str(home), overrides=instance_settings()) as instance:
         yield Project(tmp_path, instance)

@@ -47,8 +47,11 @@ def run_sweep(*, defs: dg.Definitions, instance: dg.DagsterInstance, partition: 
         ops = {"dp_config": {"config": {**(base_config or {}), **setting}}}
         if audit_policy:
             ops["audit_metrics"] = {"config": audit_policy}
-        result = job.execute_in_process(partition_key=partition, instance=instance, run_config={"ops": ops},
-                                        tags={SWEEP_TAG: sweep_id}, raise_on_error=False)
+        # Dagster's console: warnings only; the progress lines reach the run log through
+        # dagster.yaml's managed loggers, and the CLI's stderr once (synth_pipeline.console).
+        result = job.execute_in_process(partition_key=partition, instance=instance, tags={SWEEP_TAG: sweep_id},
+                                        run_config={"ops": ops, "loggers": {"console": {"config": {
+                                            "log_level": "WARNING"}}}}, raise_on_error=False)
         reasons = _reasons(result)
         report = None
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -22,6 +22,7 @@ from synth_pipeline.evaluation.privacy_risk import dcr
 from synth_pipeline.evaluation.singling_out import singling_out
 from synth_pipeline.evaluation.subgroups import category_coverage, subgroup_errors
 from synth_pipeline.evaluation.utility import label_scores, tstr_summary
+from synth_pipeline.progress import phase
 from synth_pipeline.schema import TableSchema
 
 log = logging.getLogger(__name__)
@@ -73,16 +74,16 @@ def evaluate_synthetic(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synth
     metrics: dict = {"dp": False, "note": NOTE}
     seconds: dict = {}
 
-    def section(name: str, compute) -> None:
+    def section(number: int, name: str, compute) -> None:
         start = time.perf_counter()
-        try:
-            metrics[name] = compute()
-        except AuditInputError as exc:  # the frames cannot support this metric: say why, fail its gate
-            metrics[name] = {"error": str(exc)}
-        except ValueError as exc:  # a library's message may quote a value (docs/privacy.md, invariant 5): keep its type only
-            metrics[name] = {"error": f"{name} could not be computed ({type(exc).__name__}; message withheld)"}
+        with phase(log, "evaluation", name, number=number, total=len(sections)):  # metric names and timing only
+            try:
+                metrics[name] = compute()
+            except AuditInputError as exc:  # the frames cannot support this metric: say why, fail its gate
+                metrics[name] = {"error": str(exc)}
+            except ValueError as exc:  # a library's message may quote a value (docs/privacy.md, invariant 5): keep its type only
+                metrics[name] = {"error": f"{name} could not be computed ({type(exc).__name__}; message withheld)"}
         seconds[name] = round(time.perf_counter() - start, 3)
-        log.info("evaluation: %s done in %.1f s", name, seconds[name])
 
     scores = {}
 
@@ -92,20 +93,24 @@ def evaluate_synthetic(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synth
         scores["label"] = label_scores(**common, max_rows=max_rows)
         return tstr_summary(scores["label"])
 
-    section("quality", lambda: quality(holdout, synthetic, schema))
-    section("associations", lambda: association_retention(real_train, synthetic, schema, seed=seed))
-    section("detection", lambda: detection(real=holdout, synthetic=synthetic, schema=schema, seed=seed,
-                                           max_rows=max_rows))
-    section("tstr", utility)
-    section("coverage", lambda: category_coverage(real_train, synthetic, schema))
-    section("subgroups", lambda: subgroup_errors(real=holdout, synthetic=synthetic, schema=schema,
-                                                 scores=scores.get("label")))
-    section("dcr", lambda: dcr(**common))
-    section("membership", lambda: membership_inference(**common))
-    section("attribute_inference", lambda: attribute_inference(**common))
-    section("singling_out", lambda: singling_out(**common))
-    section("linkability", lambda: linkability(**common))
-    section("inference", lambda: inference(**common))
+    sections = {  # in this order: subgroups reuses the label scores of tstr
+        "quality": lambda: quality(holdout, synthetic, schema),
+        "associations": lambda: association_retention(real_train, synthetic, schema, seed=seed),
+        "detection": lambda: detection(real=holdout, synthetic=synthetic, schema=schema, seed=seed,
+                                       max_rows=max_rows),
+        "tstr": utility,
+        "coverage": lambda: category_coverage(real_train, synthetic, schema),
+        "subgroups": lambda: subgroup_errors(real=holdout, synthetic=synthetic, schema=schema,
+                                             scores=scores.get("label")),
+        "dcr": lambda: dcr(**common),
+        "membership": lambda: membership_inference(**common),
+        "attribute_inference": lambda: attribute_inference(**common),
+        "singling_out": lambda: singling_out(**common),
+        "linkability": lambda: linkability(**common),
+        "inference": lambda: inference(**common),
+    }
+    for number, (name, compute) in enumerate(sections.items(), start=1):
+        section(number, name, compute)
     metrics["seconds"] = seconds
     gates = evaluate_gates(metrics, policy)
     metrics["gates"] = [g.as_dict() for g in gates]

@@ -26,6 +26,7 @@ from synth_pipeline.privacy_audit.canaries import canary_count, make_canaries
 from synth_pipeline.privacy_audit.gradient import GradientCanaries
 from synth_pipeline.privacy_audit.measurements import MeasurementCanaries
 from synth_pipeline.privacy_audit.scoring import black_box_scores, white_box_scores
+from synth_pipeline.progress import phase
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers import generator_class
 
@@ -142,8 +143,13 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
                          relation=schema.relation)
     if plan_hook is not None:
         plan = plan_hook(plan)
-    log.info("privacy audit of %s (%s): %d canaries, %d inserted, %d rows", config.generator,
-             ", ".join(auditors), m, int(included.sum()), len(table))
+    # No count here: the canary count and the table's rows derive from the private n.
+    log.info("privacy audit of %s (%s): one fit with canaries, then scoring (internal, not DP)", config.generator,
+             ", ".join(auditors))
+    phases = len(auditors) + 2  # the fit, one scoring per auditor, the bounds
+
+    def step(number: int, name: str):
+        return phase(log, "privacy audit", name, number=number, total=phases)  # phase names and timing only
     # The gradient canaries get their own coin flips; they are never rows of the table.
     flips = {"gradient": np.random.default_rng([seed, 0x6A]).random(m) < 0.5,
              "measurement": np.random.default_rng([seed, 0x3E]).random(m) < 0.5}
@@ -161,34 +167,37 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
         observe.enter_context(measurement_observer(measured))
     scores, rows = {}, None
     with tempfile.TemporaryDirectory(prefix="privacy-audit-") as tmp:
-        with observe:
+        with observe, step(1, f"fit of {config.generator} with canaries"):
             model, _, _ = fit_generator(table, columns, config, plan)
         del table
         fitted = time.perf_counter()
         timings = {}
-        for auditor in auditors:
+        for number, auditor in enumerate(auditors, start=2):
             began = time.perf_counter()
-            if auditor == "gradient":
-                scores[auditor] = gradient.scores()
-            elif auditor == "measurement":
-                scores[auditor] = measured.scores()
-            elif auditor == "white-box":
-                scores[auditor] = white_box_scores(model, canary_rows)
-            else:
-                rows = synthetic_rows or config.synthetic_rows or len(train)
-                model_dir = model.save(Path(tmp) / "model", metadata={
-                    "note": "privacy-audit model: never released, deleted after scoring"})
-                synthetic = sample_synthetic(model_dir, rows=rows, seed=seed + 1)
-                scores[auditor] = black_box_scores(canary_rows, synthetic, columns)
-                del synthetic
+            with step(number, f"{auditor} scoring"):
+                if auditor == "gradient":
+                    scores[auditor] = gradient.scores()
+                elif auditor == "measurement":
+                    scores[auditor] = measured.scores()
+                elif auditor == "white-box":
+                    scores[auditor] = white_box_scores(model, canary_rows)
+                else:
+                    rows = synthetic_rows or config.synthetic_rows or len(train)
+                    model_dir = model.save(Path(tmp) / "model", metadata={
+                        "note": "privacy-audit model: never released, deleted after scoring"})
+                    synthetic = sample_synthetic(model_dir, rows=rows, seed=seed + 1)
+                    scores[auditor] = black_box_scores(canary_rows, synthetic, columns)
+                    del synthetic
             timings[auditor] = time.perf_counter() - began
         del model
     fit_seconds = fitted - started
     claimed = float(config.epsilon) if model_class.is_dp else None
     results = []
+    with step(phases, "ε lower bounds"):
+        bounds = {a: audit_guesses(scores[a], flips.get(a, included), delta=plan.delta, confidence=confidence,
+                                   seed=seed) for a in auditors}
     for auditor in auditors:
-        inserted = flips.get(auditor, included)
-        best = audit_guesses(scores[auditor], inserted, delta=plan.delta, confidence=confidence, seed=seed)
+        inserted, best = flips.get(auditor, included), bounds[auditor]
         passed, message = audit_gate(claimed_epsilon=claimed, lower_bound=best["epsilon_lower_bound"],
                                      generator=config.generator)
         results.append({

@@ -25,6 +25,7 @@ import torch
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
 from synth_pipeline.privacy.secret_random import secret_rng
+from synth_pipeline.progress import Rounds
 
 log = logging.getLogger(__name__)
 
@@ -197,25 +198,29 @@ def run(prepared: Prepared, step: Callable[[torch.Tensor], tuple[float, int]], *
     if private and on_dp_start is not None:
         on_dp_start()
     steps, started, report = 0, time.perf_counter(), None
+    progress = Rounds(log, name)
     for epoch in range(1, config.epochs + 1):
-        epoch_start, rows, total = time.perf_counter(), 0, 0.0
+        epoch_start, rows, total, steps_before = time.perf_counter(), 0, 0.0, steps
         for (batch,) in prepared.loader:
             loss_sum, n = step(batch)
             total += loss_sum
             rows += n
             steps += 1
-        elapsed = time.perf_counter() - epoch_start
+        elapsed, steps_in_epoch = time.perf_counter() - epoch_start, steps - steps_before
         report = EpochReport(epoch, config.epochs, steps, total / max(rows, 1),
                              epsilon_after(plan, steps, config.accountant, private),
                              rows / elapsed if elapsed > 0 else float("nan"))
-        log.info("%s epoch %d/%d loss %.3f ε so far %.3f (%.0f rows/s)", name, epoch, config.epochs, report.loss,
-                 report.epsilon_so_far, report.rows_per_second)
+        # DP facts and timing only: no loss nor rows/s (both read the private rows; the loss stays in on_epoch).
+        progress.line("%s epoch %d/%d: ε so far %.3f, %.1f steps/s", name, epoch, config.epochs,
+                      report.epsilon_so_far, steps_in_epoch / elapsed if elapsed > 0 else float("nan"),
+                      done=epoch / config.epochs, final=epoch == config.epochs, epoch=epoch,
+                      epsilon_so_far=report.epsilon_so_far)
         if on_epoch is not None:
             on_epoch(report)
     if steps != plan.steps:
         raise RuntimeError(f"trained {steps} steps, planned {plan.steps}")
-    # No loss here: it is a non-DP figure of the real rows, logged for progress but kept out
-    # of the saved (released) model metadata.
+    # No loss here: it is a non-DP figure of the real rows, kept out of the logs and of the
+    # saved (released) model metadata.
     summary = {"steps": steps, "seconds": time.perf_counter() - started, "private": private}
     if private and plan.relation == "add-remove":
         # Opacus' own accountant sees DP-SGD only (add/remove): a cross-check of that part of the plan.

@@ -16,6 +16,13 @@ from synth_pipeline_tests.helpers import ROOT, SCHEMA, TEST_MAX_ROWS
 
 POLICY = ROOT / "data" / "release_policy.yaml"  # the release policy of the repository
 
+
+def instance_settings() -> dict:
+    """The repository's dagster.yaml settings a test instance must share: the managed Python
+    loggers that put the core's progress lines in the run log."""
+    raw = yaml.safe_load((ROOT / "dagster.yaml").read_text(encoding="utf-8"))
+    return {"python_logs": raw["python_logs"]}
+
 # Small and fast: a few noisy steps on ~1,000 rows. Every audit threshold is relaxed: a model
 # this small is not meant to be useful, and with a 240-row holdout the attack estimates are
 # too noisy to gate on (a standard error of about 0.1 on a Giomi et al. risk). The release

@@ -27,6 +27,21 @@ def test_every_command_has_help(command, capsys):
     assert "usage: synth-pipeline" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("flags, shown", [((), True), (("-q",), False)])
+def test_long_commands_show_progress_on_stderr_unless_quiet(monkeypatch, capsys, flags, shown):
+    import logging
+
+    from synth_pipeline import cli
+
+    def synthesize(args):
+        logging.getLogger("synth_pipeline.chain").info("training aim (DP, ε=1 reserved first)")
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_synthesize", synthesize)
+    code, out, err = run(capsys, *flags, "synthesize", "--input", "x.csv", "--schema", "s.yaml", "--epsilon", "1")
+    assert code == 0 and out == "" and ("training aim" in err) is shown
+
+
 def _lenient_policy(tmp_path, **overrides):
     """Every threshold relaxed (a model fitted on this small drop is not meant to be useful),
     except the ones a test sets."""

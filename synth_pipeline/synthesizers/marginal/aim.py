@@ -26,10 +26,10 @@ import numpy as np
 from mbi import LinearMeasurement
 
 from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
+from synth_pipeline.progress import Rounds, rho_spent
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, expected_noise_l1, l1
 
 SELECTION_SHARE = 0.1  # of each round's ρ (the paper's α = 0.9 goes to measurement)
-PROGRESS_EVERY = 10  # rounds between progress lines
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +43,10 @@ class AIM(MarginalSynthesizer):
         round_rho = budget.rho / rounds
         sigma = budget.sigma_for((1 - SELECTION_SHARE) * round_rho)
         epsilon = exponential_epsilon(SELECTION_SHARE * round_rho)
+        progress = Rounds(log, self.name)
         coarse, measurements = self._measure_one_ways(fine, budget, sigma, rng)
+        progress.line("AIM: one-way marginals of %d columns measured; %s", d, rho_spent(budget),
+                      done=budget.spent / budget.rho, round=0, rho_spent=budget.spent, rho=budget.rho)
         self.model = self._estimate(measurements, iters=self.round_iters)
         attrs = list(self.domain.attributes)
         workload = list(itertools.combinations(attrs, 2))
@@ -74,8 +77,11 @@ class AIM(MarginalSynthesizer):
             after = self.model_marginals([pick])[pick]
             if l1(after, before) <= expected_noise_l1(sigma, after.size) and budget.remaining > 0:
                 sigma, epsilon = sigma / 2, epsilon * 2  # annealing: the model stopped learning at this noise
-            if (len(measurements) - d) % PROGRESS_EVERY == 0:  # DP facts only: rounds and ρ spent
-                log.info("AIM round %d: %.0f%% of ρ spent, %d marginals in the model", len(measurements) - d,
-                         100 * budget.spent / budget.rho, len(self.model.cliques))
+            # DP facts only: the round, the clique the exponential mechanism picked (schema names), ρ spent.
+            progress.line("AIM round %d: measured %s; %s; %d marginals in the model",
+                          len(measurements) - d, " × ".join(self._names(pick)), rho_spent(budget),
+                          len(self.model.cliques), done=budget.spent / budget.rho,
+                          final=budget.remaining <= budget.rho * 1e-12, round=len(measurements) - d,
+                          measured=self._names(pick), rho_spent=budget.spent, rho=budget.rho)
         self.rounds = len(measurements) - d
         return measurements

@@ -30,6 +30,7 @@ from mbi.junction_tree import hypothetical_model_size
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
 from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.privacy.zcdp import ZcdpBudget
+from synth_pipeline.progress import rho_spent
 from synth_pipeline.synthesizers import persistence
 from synth_pipeline.synthesizers.marginal import cells
 from synth_pipeline.synthesizers.transforms import TableCodec
@@ -120,7 +121,10 @@ class MarginalSynthesizer:
         if on_dp_start is not None:
             on_dp_start()  # the first noisy measurement follows
         measurements = self._select_and_measure(fine, budget, rng)
+        log.info("%s: final estimation of the graphical model (at most %d steps)", self.name, self.final_iters)
         self.model = self._estimate(measurements, iters=self.final_iters, warm_start=self.model)
+        log.info("%s fitted in %.1f s: %d marginals measured, %s", self.name, time.perf_counter() - started,
+                 len(measurements), rho_spent(budget))  # DP facts and timing only
         if budget.remaining > plan.model_rho * 1e-9:
             raise RuntimeError(f"{self.name} left ρ={budget.remaining:.3g} unspent: the plan and the mechanism disagree")
         self.training_summary = {

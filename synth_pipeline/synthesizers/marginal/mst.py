@@ -14,12 +14,16 @@ Fast: a tree keeps the model small and the estimation quick; the default at low 
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 from mbi import LinearMeasurement
 
 from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
+from synth_pipeline.progress import Rounds, rho_spent
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, l1
+
+log = logging.getLogger(__name__)
 
 
 class MST(MarginalSynthesizer):
@@ -29,15 +33,24 @@ class MST(MarginalSynthesizer):
                             rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
         third = budget.rho / 3
+        progress = Rounds(log, self.name)
         coarse, measurements = self._measure_one_ways(fine, budget, budget.sigma_for(third / d), rng)
+        progress.line("MST: one-way marginals of %d columns measured; %s", d, rho_spent(budget),
+                      done=budget.spent / budget.rho, final=d < 2, round=0, rho_spent=budget.spent, rho=budget.rho)
         if d < 2:
             return measurements
-        tree = self._select_tree(coarse, measurements, budget, third, rng)
+        tree = self._select_tree(coarse, measurements, budget, third, rng, progress)
         sigma = budget.sigma_for(third / len(tree))
-        return measurements + [self._measure(coarse, pair, budget, sigma, rng) for pair in tree]
+        for k, pair in enumerate(tree, start=1):
+            measurements.append(self._measure(coarse, pair, budget, sigma, rng))
+            # DP facts only: the tree's edge (picked by the exponential mechanism, schema names), ρ spent.
+            progress.line("MST round %d of %d: measured %s; %s", d - 1 + k, 2 * (d - 1), " × ".join(self._names(pair)),
+                          rho_spent(budget), done=budget.spent / budget.rho, final=k == len(tree), round=d - 1 + k,
+                          measured=self._names(pair), rho_spent=budget.spent, rho=budget.rho)
+        return measurements
 
     def _select_tree(self, coarse: np.ndarray, one_ways: list[LinearMeasurement], budget: ZcdpBudget,
-                     rho: float, rng) -> list[tuple]:
+                     rho: float, rng, progress: Rounds) -> list[tuple]:
         """DP (exponential mechanism): Kruskal's algorithm with noisy choices."""
         attrs = list(self.domain.attributes)
         # Independence model from the noisy one-ways (post-processing).
@@ -56,11 +69,14 @@ class MST(MarginalSynthesizer):
 
         epsilon = exponential_epsilon(rho / (len(attrs) - 1))
         tree = []
-        for _ in range(len(attrs) - 1):
+        for k in range(1, len(attrs)):
             candidates = [pair for pair in pairs if root(pair[0]) != root(pair[1])]
             pick = budget.exponential(np.array([error[pair] for pair in candidates]), epsilon=epsilon,
                                       sensitivity=1.0, rng=rng, what=f"tree edge among {len(candidates)} pairs")
             a, b = candidates[pick]
             component[root(a)] = root(b)
             tree.append(candidates[pick])
+            progress.line("MST round %d of %d: picked the tree edge %s; %s", k, 2 * (len(attrs) - 1),
+                          " × ".join(self._names(candidates[pick])), rho_spent(budget), done=budget.spent / budget.rho,
+                          round=k, selected=self._names(candidates[pick]), rho_spent=budget.spent, rho=budget.rho)
         return tree

@@ -275,3 +275,25 @@ def test_evaluate_synthetic_on_a_copy_fails_and_is_marked_not_dp(halves, schema)
     assert result["passed"] is False
     gates = {g["gate"]: g for g in result["gates"]}
     assert not gates["copy_ceiling"]["passed"] and gates["utility_floor"]["passed"]
+
+
+def test_every_metric_logs_its_start_and_end_by_name_only(monkeypatch, caplog):
+    """Progress of the suite: each metric's name, its number of 12 and its time; a metric
+    that fails on a library error is logged as done, its message (a value) withheld."""
+    import logging
+
+    import synth_pipeline.evaluation.suite as audit_module
+
+    def leaky(**kwargs):
+        raise ValueError("could not convert string to float: 'CANARY-VALUE'")
+
+    monkeypatch.setattr(audit_module, "membership_inference", leaky)
+    caplog.set_level(logging.INFO, logger="synth_pipeline.evaluation")
+    evaluate_synthetic(real_train=_tiny(40, 0), holdout=_tiny(40, 1), synthetic=_tiny(40, 2), schema=TINY_SCHEMA,
+                       policy=AuditPolicy())
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "progress", {}).get("task") == "evaluation"]
+    assert len(lines) == 24 and lines[0] == "evaluation 1/12: quality started"
+    assert lines[1].startswith("evaluation 1/12: quality done in ") and lines[-1].startswith(
+        "evaluation 12/12: inference done in ")
+    assert any(line.startswith("evaluation 8/12: membership done in ") for line in lines)
+    assert "CANARY" not in caplog.text

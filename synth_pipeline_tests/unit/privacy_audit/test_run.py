@@ -130,3 +130,22 @@ def test_gate_passes_a_bound_under_the_claim_and_never_a_non_dp_twin():
     passed, message = audit_gate(claimed_epsilon=1.0, lower_bound=2.5, generator="dp-tvae")
     assert not passed and "exceeds the claimed" in message
     assert not audit_gate(claimed_epsilon=None, lower_bound=0.0, generator="tvae")[0]
+
+
+def test_the_audit_logs_its_phases_and_no_count(audit_schema, sample_frame, caplog):
+    """Fit, scoring and bound, each started and done with its time; no count of the rows or
+    of the canaries (both derive from the private n)."""
+    import logging
+    import re
+
+    schema = replace(audit_schema, columns=tuple(c for c in audit_schema.columns
+                                                 if c.name in MARGINAL_COLUMNS[:3] or c.is_direct_identifier))
+    caplog.set_level(logging.INFO, logger="synth_pipeline.privacy_audit")
+    run_privacy_audit(train=sample_frame.head(300), schema=schema, canaries=40,
+                      config=SynthesisConfig(generator="mst", epsilon=1.0, delta=1e-5))
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("synth_pipeline.privacy_audit")]
+    phases = [re.sub(r" in \d+\.\d s$", "", line) for line in lines[1:]]
+    assert phases == ["privacy audit 1/3: fit of mst with canaries started",
+                      "privacy audit 1/3: fit of mst with canaries done", "privacy audit 2/3: measurement scoring started", "privacy audit 2/3: measurement scoring done",
+                      "privacy audit 3/3: ε lower bounds started", "privacy audit 3/3: ε lower bounds done"]
+    assert not [line for line in lines if re.search(r"(?<![\d.])(40|300|3\d\d)(?![\d.])", line)]
