@@ -223,12 +223,14 @@ def parse_schema(raw: dict) -> TableSchema:
     positive = raw.get("positive_label")
     if label is not None:
         label_spec = columns[names.index(label)]
-        # Its categories may stay open: DP statistics buy them, as for any categorical column.
-        if label_spec.type != "categorical":
-            raise SchemaError(f"label {label!r} must be a categorical column (its classes as categories)")
-        if positive is not None and label_spec.categories is None:
+        # A categorical label's classes may stay open: DP statistics buy them, as for any
+        # categorical column. A boolean label's classes are its type's: false and true.
+        if label_spec.type not in ("categorical", "boolean"):
+            raise SchemaError(f"label {label!r} must be a categorical column (its classes as categories) or a "
+                              "boolean one")
+        if positive is not None and label_spec.value_set is None:
             raise SchemaError(f"positive_label {positive!r} needs the categories of {label!r} declared")
-        if positive is not None and str(positive) not in label_spec.categories:
+        if positive is not None and str(positive) not in label_spec.value_set:
             raise SchemaError(f"positive_label {positive!r} is not a category of {label!r}")
     max_rows = raw.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or max_rows < 1):

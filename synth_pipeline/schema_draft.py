@@ -118,7 +118,8 @@ def draft_columns(frame: pd.DataFrame, *, label: str | None = None) -> list[Draf
             found = ["identifier_name"]
         if name == label:
             why = f"the PII scan flagged it ({', '.join(found)}): is it really the label?" if found else ""
-            drafted.append(DraftColumn(name, "categorical", ("label",), why))
+            kind = "boolean" if types[name] == "boolean" else "categorical"  # a boolean's classes are its type's
+            drafted.append(DraftColumn(name, kind, ("label",), why))
         elif found:
             ctype = "string" if types[name] == "categorical" else types[name]
             drafted.append(DraftColumn(name, ctype, ("direct_identifier",),
@@ -161,7 +162,8 @@ def render_draft(columns: list[DraftColumn], *, dataset: str, source_name: str, 
             role = f"    role: {col.roles[0] if len(col.roles) == 1 else list(col.roles)}"
             lines.append(f"{role}  # {col.why}" if col.why else role)
         if col.roles == ("label",):
-            lines.append(LABEL_HINT)
+            if col.type != "boolean":
+                lines.append(LABEL_HINT)
         elif "direct_identifier" in col.roles:
             continue  # never modelled: no domain to declare
         elif col.type in ("integer", "float"):

@@ -55,7 +55,7 @@ def label_scores(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: 
     Reads private values, not DP; internal. Training sets are subsampled to ``max_rows``.
     """
     label = schema.label
-    positive = schema.positive_label or schema.column(label).categories[-1]
+    positive = schema.positive_label or schema.column(label).value_set[-1]  # booleans: "true"
     features = [c for c in schema.modelled_columns if c.name != label]
     known = holdout[label].notna().to_numpy()
     test, y_test = _target(holdout, label, positive)

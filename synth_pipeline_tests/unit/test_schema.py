@@ -148,6 +148,7 @@ def test_label_not_declared():
 def test_label_must_be_categorical_and_may_leave_its_classes_to_dp():
     msg = _error(_raw({"name": "y", "type": "integer", "bounds": [0, 1]}, label="y"))
     assert "label 'y'" in msg and "categorical" in msg
+    assert parse_schema(_raw({"name": "y", "type": "boolean"}, label="y", positive_label="true")).label == "y"
     assert parse_schema(_raw({"name": "y", "type": "categorical"}, label="y")).column("y").categories is None
     msg = _error(_raw({"name": "y", "type": "categorical"}, label="y", positive_label="yes"))
     assert "positive_label 'yes' needs the categories of 'y' declared" in msg

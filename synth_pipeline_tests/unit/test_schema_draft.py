@@ -173,3 +173,10 @@ def test_dataset_name_from_the_file_name():
     assert dataset_name("Survey 2024-05.csv") == "survey_2024_05"
     assert dataset_name("Enquête été.parquet") == "enquete_ete"
     assert dataset_name("???.csv") == "dataset"
+
+
+def test_a_boolean_label_stays_boolean_so_its_classes_are_declared_by_type():
+    frame = pd.DataFrame({"treated": ["True", "False"] * 30, "age": list(range(60))})
+    schema = parse_schema(yaml.safe_load(draft_schema(frame, source_name="drop.csv", label="treated")))
+    assert schema.label == "treated" and schema.column("treated").type == "boolean"
+    assert schema.column("treated").value_set == ("false", "true")
