@@ -130,9 +130,13 @@ def _parse_column(raw: dict, index: int) -> ColumnSpec:
     where = f"columns[{index}]"
     if not isinstance(raw, dict) or "name" not in raw:
         raise SchemaError(f"{where}: each column needs at least 'name' and 'type'")
+    if raw["name"] is None or not str(raw["name"]).strip():
+        raise SchemaError(f"{where}: 'name' is empty; write the column's name exactly as in the drop's header")
     name = str(raw["name"])
     where = f"column {name!r}"
     ctype = raw.get("type")
+    if ctype is None:
+        raise SchemaError(f"{where}: 'type' is empty; declare one of {', '.join(COLUMN_TYPES)}")
     if ctype not in COLUMN_TYPES:
         raise SchemaError(f"{where}: type {ctype!r} is not one of {', '.join(COLUMN_TYPES)}")
     roles = raw.get("role", raw.get("roles", ())) or ()

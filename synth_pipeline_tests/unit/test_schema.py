@@ -99,7 +99,7 @@ def test_unknown_column_lookup_names_the_column(schema):
 # -- errors name the field -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ctype", ["int", "text", None, "Integer"])
+@pytest.mark.parametrize("ctype", ["int", "text", "Integer"])
 def test_bad_type_names_column_and_type(ctype):
     msg = _error(_raw({"name": "weird", "type": ctype}))
     assert "'weird'" in msg and "type" in msg and repr(ctype) in msg
@@ -273,3 +273,17 @@ def test_small_integer_ranges_are_discrete_and_wide_ones_are_not():
 def test_bad_declared_values_name_what_to_fix(column, expected):
     message = _error(_raw(column))
     assert expected in message and "'c'" in message
+
+
+@pytest.mark.parametrize("column, expected", [
+    ({"name": "", "type": "integer"}, "columns[0]: 'name' is empty"),
+    ({"name": None, "type": "integer"}, "columns[0]: 'name' is empty"),
+    ({"name": "age", "type": None}, "column 'age': 'type' is empty; declare one of integer"),
+    ({"name": "age", "type": "float", "bounds": None}, None),  # an empty bound is an open one
+    ({"name": "c", "type": "categorical", "categories": []}, "non-empty list"),
+])
+def test_an_empty_schema_field_says_which_and_what_to_write(column, expected):
+    if expected is None:
+        assert parse_schema(_raw(column)).column("age").bounds is None
+    else:
+        assert expected in _error(_raw(column))
