@@ -66,22 +66,22 @@ class ReleaseChain:
 
     def __init__(self, *, schema: TableSchema, ledger: PrivacyLedger, outputs_dir: str | Path,
                  policy: AuditPolicy | Callable[[], AuditPolicy] | None = None, secret: bytes = b"",
-                 schema_path: str | Path | None = None, progress: Callable[[str], None] | None = None):
+                 schema_path: str | Path | None = None):
         self.schema = schema
         self.ledger = ledger
         self.outputs_dir = Path(outputs_dir)
         self._policy = policy or AuditPolicy()  # a callable is read when the evaluation needs it
         self.secret = secret
         self.schema_path = schema_path
-        self._progress = progress or log.info
 
     @property
     def policy(self) -> AuditPolicy:
         return self._policy() if callable(self._policy) else self._policy
 
     def say(self, message: str) -> None:
-        """One progress line (stage names, counts, DP facts: never a raw value)."""
-        self._progress(message)
+        """One progress line (stage names, counts, DP facts: never a raw value), by logging:
+        the CLI's stderr and, through Dagster's managed python loggers, the run log."""
+        log.info("%s", message)
 
     def run_folder(self, partition_key: str, run_id: str) -> Path:
         return self.outputs_dir / safe_name(self.schema.dataset) / safe_name(partition_key) / run_id[:8]

@@ -53,13 +53,13 @@ class ProjectFiles(dg.ConfigurableResource):
     def drop_path(self, partition_key: str) -> Path:
         return self.path(self.incoming_dir) / partition_key
 
-    def chain(self, ledger: "LedgerResource", *, progress=None):
+    def chain(self, ledger: "LedgerResource"):
         """The release chain over this project's schema, policy, folders and ledger."""
         from synth_pipeline.chain import ReleaseChain
 
         return ReleaseChain(schema=self.schema(), ledger=ledger.ledger(), outputs_dir=self.path(self.outputs_dir),
                             policy=self.policy, secret=self.instance_secret(),
-                            schema_path=self.path(self.schema_path), progress=progress)
+                            schema_path=self.path(self.schema_path))
 
 
 class LedgerResource(dg.ConfigurableResource):
