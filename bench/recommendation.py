@@ -117,14 +117,53 @@ def one(name: str, generator: str, epsilon: float, queue) -> None:
     queue.put(row)
 
 
+def report(rows: list[dict]) -> str:
+    """The BENCHMARKS.md table: per table and ε, each generator's scores, the best by TSTR/TRTR,
+    and what ``recommended_generator`` picks for that table (public facts only) and its gap."""
+    from synth_pipeline.privacy.recommendation import recommended_generator
+    from synth_pipeline.profiling import dataset_facts, profile_dataset
+
+    facts = {}
+    lines = ["| table | ε | generator | TSTR/TRTR | skill kept | quality | pair TVD | fit s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    picks = ["| table | ε | best (TSTR/TRTR) | recommended | its TSTR/TRTR | gap |", "|---|---|---|---|---|---|"]
+    for (name, epsilon) in sorted({(r["table"], r["epsilon"]) for r in rows}, key=lambda k: (list(TABLES).index(k[0]), k[1])):
+        group = [r for r in rows if (r["table"], r["epsilon"]) == (name, epsilon)]
+        for r in group:
+            if "error" in r:
+                lines.append(f"| {name} | {epsilon:g} | {r['generator']} | {r['error'][:60]} | | | | | |")
+                continue
+            lines.append(f"| {name} | {epsilon:g} | {r['generator']} | {r['auc_ratio']:.3f} | {r['skill_kept']:.3f} | "
+                         f"{r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | {r['fit_seconds']:.0f} | "
+                         f"{r['peak_rss_mb']} |")
+        scored = [r for r in group if "error" not in r]
+        if not scored:
+            continue
+        if name not in facts:
+            frame, schema = table(name)
+            facts[name] = dataset_facts(profile_dataset(None, schema, n_rows=schema.max_rows))
+        best = max(scored, key=lambda r: r["auc_ratio"])
+        pick = recommended_generator(facts[name], epsilon)
+        mine = next((r for r in scored if r["generator"] == pick), None)
+        gap = f"{best['auc_ratio'] - mine['auc_ratio']:.3f}" if mine else "not run"
+        picks.append(f"| {name} | {epsilon:g} | {best['generator']} ({best['auc_ratio']:.3f}) | {pick} | "
+                     f"{mine['auc_ratio']:.3f} | {gap} |" if mine else f"| {name} | {epsilon:g} | {best['generator']} | "
+                     f"{pick} | | {gap} |")
+    return "\n".join(lines + [""] + picks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--report", action="store_true", help="print the markdown tables of --out and stop")
     parser.add_argument("--tables", nargs="+", default=list(TABLES))
     parser.add_argument("--epsilons", type=float, nargs="+", default=list(EPSILONS))
     parser.add_argument("--generators", nargs="+", default=list(GENERATORS))
     parser.add_argument("--out", default=str(ROOT / "bench/results_recommendation.jsonl"))
     args = parser.parse_args()
     out = Path(args.out)
+    if args.report:
+        print(report([json.loads(line) for line in out.read_text().splitlines()]))
+        return
     done = set()
     if out.exists():
         done = {(r["table"], r["generator"], r["epsilon"]) for r in map(json.loads, out.read_text().splitlines())}
