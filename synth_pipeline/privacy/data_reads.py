@@ -7,10 +7,14 @@ decision, or treated as public) or "no private values" (the step reads none).
 from synth_pipeline.privacy.preprocessing import COUNT_ONLY_SHARE, DOMAIN_RHO_SHARE, PREPROCESSING_SHARE
 
 RAW_DATA_READS = (
+    {"step": "schema draft (CLI, before any run)", "reads": "every value, to guess each column's type; the PII scan",
+     "dp": "not DP", "status": "writes names, types and suggested roles only (no bound, category, count or value); "
+                               "a type is a coarse fact a single row can decide, reviewed before the schema is adopted"},
     {"step": "raw_dataset", "reads": "the whole drop", "dp": "not DP",
      "status": "input; nothing released from it directly"},
-    {"step": "raw-data gate (Great Expectations)", "reads": "every value, against declared types, bounds, categories",
-     "dp": "not DP", "status": "pass/fail gate only; counts and column names kept, no values"},
+    {"step": "raw-data gate (Great Expectations), and `schema check`", "reads": "every value, against declared "
+     "types, bounds, categories and values", "dp": "not DP",
+     "status": "pass/fail gate only; counts and column names kept, no values"},
     {"step": "dataset_profile", "reads": "row count n", "dp": "not DP",
      "status": "private (add/remove neighbours): input checks only, before any charge (at least 200 rows, at most "
                "the schema's max_rows); the sampling rate, δ and the recommendation come from max_rows. Where "

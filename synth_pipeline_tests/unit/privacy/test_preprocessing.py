@@ -95,3 +95,19 @@ def test_release_statistics_fills_open_columns_only():
 def test_noise_multiplier_accounts_for_the_joint_sensitivity():
     plan = PreprocessingPlan(numeric=("a", "b"), categorical=("c", "d"), noise_std=8.0, threshold_delta=0.0)
     assert plan.noise_multiplier == pytest.approx(8.0 / math.sqrt(4))
+
+
+@pytest.mark.parametrize("replace_one", [False, True])
+def test_domain_discovery_spends_exactly_its_share_of_rho(replace_one):
+    from synth_pipeline.privacy.preprocessing import DOMAIN_RHO_SHARE, plan_domain_discovery
+
+    columns = [ColumnSpec("x", "float"), ColumnSpec("k", "integer"), ColumnSpec("c", "categorical"),
+               ColumnSpec("b", "boolean"), ColumnSpec("d", "categorical", categories=("u", "v"))]
+    plan = plan_domain_discovery(columns, rho=0.2, delta=1e-6, replace_one=replace_one)
+    assert (plan.numeric, plan.categorical) == (("x", "k"), ("c",))
+    # Three histograms of one Gaussian release: Δ² = 1 per histogram (2 under replace-one).
+    per = (2.0 if replace_one else 1.0) / (2 * plan.noise_std ** 2)
+    assert plan.column_rho == pytest.approx(per) and 3 * per == pytest.approx(plan.rho) == pytest.approx(
+        DOMAIN_RHO_SHARE * 0.2)
+    assert plan.column_cost("d") is None and plan.column_cost("c")["delta"] == plan.threshold_delta
+    assert plan_domain_discovery(columns[3:], rho=0.2, delta=1e-6) is None  # every domain declared: nothing bought
