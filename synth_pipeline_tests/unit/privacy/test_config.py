@@ -225,7 +225,10 @@ def test_recommendation_validates_cleanly(n, preset):
     config = recommend(facts, preset=preset)
     result = check_fields(config, facts)
     assert result.is_valid and result.errors == [], result.errors
-    assert result.plan["sample_rate"] <= 0.1
+    if result.plan["rho"] is not None:  # a marginal-based pick: a zCDP budget, no sampling
+        assert config.generator in ("aim", "mst") and result.plan["rho"] > 0
+    else:
+        assert result.plan["sample_rate"] <= 0.1
     assert config.delta <= 0.1 / n
     assert config.batch_size <= n // 10
 
@@ -361,5 +364,8 @@ def test_recommendation_picks_aim_where_it_wins(schema, sample_frame):
     assert resolve_config(profile, schema, epsilon=1.0, generator="mst")[0].generator == "mst"
     wide = DatasetFacts(n_rows=10_000, n_columns=40, n_numeric=10, n_categorical=30)
     assert recommended_generator(wide, 1.0) == "mst"
-    assert recommended_generator(DatasetFacts(10_000, 10, 2, 8, n_open=1), 1.0) == "dp-tvae"
-    assert recommended_generator(DatasetFacts(10_000, 10, 8, 2), 1.0) == "dp-tvae"  # mostly numeric
+    # Measured on six tables at ε=1: AIM also where domains are bought with DP and where the
+    # table is mostly numeric (DP-TVAE kept 0.02 to 0.77 of the label skill there, AIM 0.51 to 0.96).
+    assert recommended_generator(DatasetFacts(10_000, 10, 2, 8, n_open=1), 1.0) == "aim"
+    assert recommended_generator(DatasetFacts(10_000, 10, 8, 2), 1.0) == "aim"
+    assert recommended_generator(DatasetFacts(10_000, 10, 8, 2), 10.0) == "dp-tvae"  # not yet measured above ε=5
