@@ -68,7 +68,9 @@ def test_dp_ctgan_conditions_come_from_released_frequencies(tiny_train, schema, 
     result = training.train_model(train=tiny_train, schema=schema, config=config, ledger=ledger,
                                     run_key="k", model_dir=tmp_path / "model")
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
-    discrete = [c.name for c in schema.modelled_columns if c.type == "categorical"]
+    # Categorical columns and discrete numbers (education_num's 16 values) condition the generator.
+    discrete = [c.name for c in schema.modelled_columns if c.type == "categorical" or c.discrete_numbers]
+    assert "education_num" in discrete
     assert set(meta["condition_frequencies"]) == set(discrete)
     assert meta["condition_frequencies"] == {k: v["frequencies"] for k, v in result["dp_statistics"].items()}
     assert "critic" in meta["architecture"]["note"]
