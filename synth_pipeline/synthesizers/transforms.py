@@ -56,35 +56,37 @@ def _bin_edges(spec: ColumnSpec) -> tuple[float, ...]:
 
 
 def _codec_for(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[ColumnCodec, int]:
-    numbers = spec.discrete_numbers
-    if numbers is not None:  # a code list or a small integer range: one cell per value, in both encodings
-        cats = tuple(spec.cell_labels) + (OTHER,) + ((NULL,) if spec.nullable else ())
-        return ColumnCodec(spec.name, "discrete", start, len(cats), spec.bounds, spec.type == "integer",
-                           categories=cats, numbers=numbers), start + len(cats)
-    if spec.is_numeric and spec.bounds is not None and numeric_encoding == "binned":
+    numbers = spec.discrete_numbers  # a code list or a small integer range: discrete, in both encodings
+    if spec.is_numeric and numbers is None:
+        return _numeric_codec(spec, start, numeric_encoding)
+    if spec.cell_labels is None:
+        raise UnmodellableColumnError(
+            f"column {spec.name!r} is free text (type {spec.type}); declare it a direct_identifier to drop it, "
+            "or make it categorical with its categories")
+    cats = tuple(spec.cell_labels) + (OTHER,) + ((NULL,) if spec.nullable else ())
+    return ColumnCodec(spec.name, "discrete", start, len(cats), spec.bounds, spec.type == "integer",
+                       categories=cats, numbers=numbers or ()), start + len(cats)
+
+
+def _numeric_codec(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[ColumnCodec, int]:
+    """A continuous numeric column: bins over its declared range, or one scaled value."""
+    if spec.bounds is not None and numeric_encoding == "binned":
         edges = _bin_edges(spec)
         cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if spec.nullable else ())
         codec = ColumnCodec(spec.name, "binned", start, len(cats), spec.bounds, spec.type == "integer",
                             categories=cats, edges=edges)
         return codec, start + len(cats)
-    if spec.is_numeric:
-        # Compare with None: a declared bound of 0 is a bound.
-        if spec.bounds is None:
-            raise UnmodellableColumnError(
-                f"column {spec.name!r} has no declared bounds; declare `bounds: [lower, upper]` in the schema "
-                "(DP bounds estimation is not available yet)")
-        width = 1
-        null_start = None
-        if spec.nullable:
-            null_start, width = start + 1, 3
-        return ColumnCodec(spec.name, "numeric", start, width, spec.bounds, spec.type == "integer",
-                           null_start=null_start), start + width
-    if spec.value_set is None:
+    # Compare with None: a declared bound of 0 is a bound.
+    if spec.bounds is None:
         raise UnmodellableColumnError(
-            f"column {spec.name!r} is free text (type {spec.type}); declare it a direct_identifier to drop it, "
-            "or make it categorical with its categories")
-    cats = tuple(spec.value_set) + (OTHER,) + ((NULL,) if spec.nullable else ())
-    return ColumnCodec(spec.name, "discrete", start, len(cats), categories=cats), start + len(cats)
+            f"column {spec.name!r} has no declared bounds; declare `bounds: [lower, upper]` in the schema "
+            "(the DP generators buy open bounds with DP statistics before building this codec)")
+    width = 1
+    null_start = None
+    if spec.nullable:
+        null_start, width = start + 1, 3
+    return ColumnCodec(spec.name, "numeric", start, width, spec.bounds, spec.type == "integer",
+                       null_start=null_start), start + width
 
 
 class TableCodec:
