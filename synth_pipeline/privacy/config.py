@@ -209,10 +209,9 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
         # calibrate to the doubled sensitivities (privacy.zcdp), not ρ. Open domains take a
         # share of ρ (and of δ for category thresholds) in the same event: ``model_rho`` is
         # what the marginal mechanisms spend.
-        from synth_pipeline.privacy.preprocessing import THRESHOLD_DELTA_SHARE, needs_dp_categories
+        from synth_pipeline.privacy.preprocessing import discovery_delta
 
-        threshold_delta = delta * THRESHOLD_DELTA_SHARE if any(needs_dp_categories(c) for c in columns or []) else 0.0
-        rho = calibrate_rho(target_epsilon=config.epsilon, delta=delta - threshold_delta)
+        rho = calibrate_rho(target_epsilon=config.epsilon, delta=delta - discovery_delta(columns or [], delta))
         pre = plan_domain_discovery(columns or [], rho=rho, delta=delta, replace_one=relation == "replace-one")
         return TrainingPlan(1.0, 0, 0, delta, 0.0, pre.as_dict() if pre else None, relation=relation, rho=rho)
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,

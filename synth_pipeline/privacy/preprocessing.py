@@ -34,6 +34,8 @@ THRESHOLD_DELTA_SHARE = 0.1  # share of the run's δ given to category discovery
 TAIL_MASS = 0.005  # DP bounds cut this noisy mass off each tail
 MAX_DISCOVERED_CATEGORIES = 200
 BIN_THRESHOLD = 3.0  # noise deviations a histogram bin must clear to count
+BOUNDS_MECHANISM = "Gaussian histogram on a fixed grid"
+CATEGORIES_MECHANISM = "Gaussian counts with a threshold"
 
 
 class PreprocessingError(ValueError):
@@ -52,6 +54,12 @@ def needs_dp_bounds(col: ColumnSpec) -> bool:
 
 def needs_dp_categories(col: ColumnSpec) -> bool:
     return col.type == "categorical" and col.categories is None
+
+
+def discovery_delta(columns: list[ColumnSpec], delta: float) -> float:
+    """The δ set aside for category discovery's thresholds: THRESHOLD_DELTA_SHARE of the run's
+    δ when some categorical column is open, else 0. Public schema only."""
+    return delta * THRESHOLD_DELTA_SHARE if any(needs_dp_categories(c) for c in columns) else 0.0
 
 
 def widest_domains(columns: list[ColumnSpec]) -> list[ColumnSpec]:
@@ -108,9 +116,8 @@ class PreprocessingPlan:
         if name not in set(self.numeric) | set(self.categorical) | set(self.marginals):
             return None
         what = ("bounds" if name in self.numeric else "categories" if name in self.categorical else "frequencies")
-        return {"bought": what, "mechanism": ("Gaussian histogram on a fixed grid" if what == "bounds"
-                                              else "Gaussian counts" + (" with a threshold" if what == "categories"
-                                                                        else "")),
+        return {"bought": what, "mechanism": {"bounds": BOUNDS_MECHANISM, "categories": CATEGORIES_MECHANISM}
+                .get(what, "Gaussian counts"),
                 "rho": self.column_rho, "delta": self.column_threshold_delta if what == "categories" else 0.0}
 
     def as_dict(self) -> dict:
@@ -175,7 +182,7 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
                         or c.discrete_numbers is not None) if marginals else ()
     if not numeric and not categorical and not frequencies and not count:
         return None
-    threshold_delta = delta * THRESHOLD_DELTA_SHARE if categorical else 0.0
+    threshold_delta = discovery_delta(columns, delta)
     share = PREPROCESSING_SHARE if numeric or categorical or frequencies else COUNT_ONLY_SHARE
     multiplier = calibrate_gaussian(target_epsilon=epsilon * share, delta=delta - threshold_delta)
     k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
@@ -197,7 +204,7 @@ def plan_domain_discovery(columns: list[ColumnSpec], *, rho: float, delta: float
     k = len(numeric) + len(categorical)
     share = DOMAIN_RHO_SHARE * rho
     noise_std = joint_sensitivity(k, replace_one=replace_one) / math.sqrt(2.0 * share)
-    return PreprocessingPlan(numeric, categorical, noise_std, delta * THRESHOLD_DELTA_SHARE if categorical else 0.0,
+    return PreprocessingPlan(numeric, categorical, noise_std, discovery_delta(columns, delta),
                              replace_one=replace_one, rho=share)
 
 
@@ -218,7 +225,7 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec],
         if col.name in plan.numeric:
             bounds = dp_bounds(frame[col.name], noise_std=plan.noise_std, rng=rng, integer=col.type == "integer")
             col = replace(col, bounds=bounds)
-            released[col.name] = {"bounds": list(bounds), "mechanism": "Gaussian histogram on a fixed grid"}
+            released[col.name] = {"bounds": list(bounds), "mechanism": BOUNDS_MECHANISM}
         elif col.name in plan.categorical:
             try:
                 cats = dp_categories(frame[col.name], noise_std=plan.noise_std, threshold=threshold, rng=rng)
@@ -226,7 +233,7 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec],
                 raise PreprocessingError(f"column {col.name!r}: {exc}") from None
             discovered[col.name] = cats
             col = replace(col, categories=tuple(cats))
-            released[col.name] = {"categories": list(cats), "mechanism": "Gaussian counts with threshold",
+            released[col.name] = {"categories": list(cats), "mechanism": CATEGORIES_MECHANISM,
                                   "threshold": threshold}
         filled.append(col)
     for col in filled:
