@@ -1,6 +1,6 @@
 """Which generator to recommend, measured: every DP generator on six real tables at four ε.
 
-Usage: python bench/recommendation.py [--tables adult randhie ...] [--epsilons 1 3 0.3 10]
+Usage: python bench/recommendation.py [--tables adult randhie ...] [--epsilons 1 3 0.3 10] [--repeats K]
            [--generators aim mst dp-tvae dp-ctgan] [--out bench/results_recommendation.jsonl]
 
 Tables: Adult (the bundled schema, every domain declared) and the five of
@@ -117,6 +117,32 @@ def one(name: str, generator: str, epsilon: float, queue) -> None:
     queue.put(row)
 
 
+METRICS = ("auc_ratio", "skill_kept", "quality_score", "mean_pair_tv_error", "fit_seconds", "peak_rss_mb")
+
+
+def averaged(rows: list[dict]) -> list[dict]:
+    """One row per (table, ε, generator): the mean of its fits (repeats draw fresh DP noise on
+    the same split), with ``fits`` and the TSTR/TRTR range; a failed fit stands alone."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["table"], r["epsilon"], r["generator"]), []).append(r)
+    out = []
+    for group in groups.values():
+        good = [r for r in group if "error" not in r]
+        if not good:
+            out.append(group[0])
+            continue
+        mean = {k: sum(r[k] for r in good) / len(good) for k in METRICS}
+        out.append({**good[0], **mean, "fits": len(good),
+                    "ratio_range": (min(r["auc_ratio"] for r in good), max(r["auc_ratio"] for r in good))})
+    return out
+
+
+def fits(r: dict) -> str:
+    """The fits behind a row, when more than one: count and TSTR/TRTR range."""
+    return f" ({r['fits']} fits, {r['ratio_range'][0]:.2f}–{r['ratio_range'][1]:.2f})" if r.get("fits", 1) > 1 else ""
+
+
 def report(rows: list[dict]) -> str:
     """The BENCHMARKS.md table: per table and ε, each generator's scores, the best by TSTR/TRTR,
     and what ``recommended_generator`` picks for that table (public facts only) and its gap."""
@@ -127,15 +153,16 @@ def report(rows: list[dict]) -> str:
     lines = ["| table | ε | generator | TSTR/TRTR | skill kept | quality | pair TVD | fit s | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|"]
     picks = ["| table | ε | best (TSTR/TRTR) | recommended | its TSTR/TRTR | gap |", "|---|---|---|---|---|---|"]
+    rows = averaged(rows)
     for (name, epsilon) in sorted({(r["table"], r["epsilon"]) for r in rows}, key=lambda k: (list(TABLES).index(k[0]), k[1])):
         group = [r for r in rows if (r["table"], r["epsilon"]) == (name, epsilon)]
         for r in group:
             if "error" in r:
                 lines.append(f"| {name} | {epsilon:g} | {r['generator']} | {r['error'][:60]} | | | | | |")
                 continue
-            lines.append(f"| {name} | {epsilon:g} | {r['generator']} | {r['auc_ratio']:.3f} | {r['skill_kept']:.3f} | "
+            lines.append(f"| {name} | {epsilon:g} | {r['generator']}{fits(r)} | {r['auc_ratio']:.3f} | {r['skill_kept']:.3f} | "
                          f"{r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | {r['fit_seconds']:.0f} | "
-                         f"{r['peak_rss_mb']} |")
+                         f"{r['peak_rss_mb']:.0f} |")
         scored = [r for r in group if "error" not in r]
         if not scored:
             continue
@@ -159,6 +186,9 @@ def main() -> None:
     parser.add_argument("--epsilons", type=float, nargs="+", default=list(EPSILONS))
     parser.add_argument("--generators", nargs="+", default=list(GENERATORS))
     parser.add_argument("--out", default=str(ROOT / "bench/results_recommendation.jsonl"))
+    parser.add_argument("--repeats", type=int, default=1, help="fits per cell (fresh DP noise, same split)")
+    parser.add_argument("--repeat-below", type=int, default=0,
+                        help="repeat only tables whose public max_rows is below this (0: every table)")
     args = parser.parse_args()
     out = Path(args.out)
     if args.report:
@@ -166,24 +196,35 @@ def main() -> None:
         return
     done = set()
     if out.exists():
-        done = {(r["table"], r["generator"], r["epsilon"]) for r in map(json.loads, out.read_text().splitlines())}
+        done = {(r["table"], r["generator"], r["epsilon"], r.get("repeat", 0))
+                for r in map(json.loads, out.read_text().splitlines())}
     ctx = mp.get_context("spawn")
     machine = f"{platform.machine()}, {mp.cpu_count()} cores, CPU"
-    for epsilon in args.epsilons:
-        for name in args.tables:
-            for generator in args.generators:
-                if (name, generator, epsilon) in done:
+    for repeat in range(args.repeats):
+        for epsilon in args.epsilons:
+            for name in args.tables:
+                if repeat and args.repeat_below and TABLES[name].get("max_rows", 10 ** 9) >= args.repeat_below:
                     continue
-                queue = ctx.Queue()
-                proc = ctx.Process(target=one, args=(name, generator, epsilon, queue))
-                proc.start()
-                row = queue.get()
-                proc.join()
-                row.update(machine=machine, date=time.strftime("%Y-%m-%d %H:%M"),
-                           load=round(__import__("os").getloadavg()[0], 1))
-                with out.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps(row) + "\n")
-                print(json.dumps(row), flush=True)
+                for generator in args.generators:
+                    if (name, generator, epsilon, repeat) in done:
+                        continue
+                    row = run_one(ctx, name, generator, epsilon)
+                    row.update(repeat=repeat, machine=machine, date=time.strftime("%Y-%m-%d %H:%M"),
+                               load=round(__import__("os").getloadavg()[0], 1))
+                    with out.open("a", encoding="utf-8") as f:
+                        f.write(json.dumps(row) + "\n")
+                    print(json.dumps(row), flush=True)
+
+
+def run_one(ctx, name: str, generator: str, epsilon: float) -> dict:
+    """One fit in its own spawned process (its peak RSS is the fit's)."""
+    queue = ctx.Queue()
+    proc = ctx.Process(target=one, args=(name, generator, epsilon, queue))
+    proc.start()
+    row = queue.get()
+    proc.join()
+    return row
+
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ decision, or treated as public) or "no private values" (the step reads none).
 """
 
 from synth_pipeline.privacy.preprocessing import COUNT_ONLY_SHARE, DOMAIN_RHO_SHARE, PREPROCESSING_SHARE
+from synth_pipeline.synthesizers.dp_bins import BINNING_SHARE
 
 RAW_DATA_READS = (
     {"step": "schema draft (CLI, before any run)", "reads": "every value, to guess each column's type; the PII scan",
@@ -38,8 +39,10 @@ RAW_DATA_READS = (
      "status": "dp-tvae, dp-ctgan: DP-SGD (Opacus, Poisson sampling, per-sample clipping); aim, mst: noisy "
                "marginals (Gaussian) and noisy selections (exponential mechanism) under one zCDP budget ρ; "
                "charged to the ledger"},
-    {"step": "marginal bins (aim, mst)", "reads": "nothing more: the noisy one-way counts measured by dp_model",
-     "dp": "DP", "status": "post-processing: rare cells merged, inside the declared bounds and categories"},
+    {"step": "marginal bins (aim, mst)", "reads": "each numeric column with bounds (declared or DP) in the training "
+     "split", "dp": "DP", "status": "a Gaussian hierarchical histogram per column inside its bounds, "
+     f"{int(BINNING_SHARE * 100)}% of the model's ρ, charged with the run; the bins, the values decoded inside them "
+     "and the merging of rare cells are post-processing of it and of the noisy one-way counts"},
     {"step": "training progress log", "reads": "mean training loss and rows/s per epoch", "dp": "not DP",
      "status": "Dagster run log only (operators), not in the model files or reports"},
     {"step": "synthetic_table", "reads": "nothing private: samples the DP model", "dp": "no private values",

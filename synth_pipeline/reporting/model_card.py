@@ -159,6 +159,7 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
             "domains": domain_sources([(c["name"], c["type"]) for c in profile.get("columns", [])
                                        if c["name"] in set(profile.get("modelled_columns", []))],
                                       privacy.get("preprocessing")),
+            "numeric_bins": (model.get("training") or {}).get("binning"),
             "ledger_event_id": privacy.get("ledger_event_id"),
             "secure_rng": _secure_rng(model),
         },
@@ -209,6 +210,14 @@ def render_markdown(card: dict) -> str:
     lines += [f"| {d['column']} | {d['domain']} | " + (f"ρ {fmt(d['cost']['rho'])}, δ {fmt(d['cost']['delta'])} "
                                                          f"({d['cost']['mechanism']})" if d["cost"] else "none")
               + " |" for d in p.get("domains", [])]
+    bins = p.get("numeric_bins")
+    if bins:
+        lines += ["", "### Data-following numeric bins (aim, mst)", "",
+                  f"{bins['mechanism']}, ρ {fmt(bins['rho'])} of the model's ρ, in the same ledger event; the bins and "
+                  "the values decoded inside them are post-processing of it.", "",
+                  "| column | bins | decode pieces | tree levels | noise σ |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {b['bins']} | {b['decode_pieces']} | {b['levels']} | {fmt(b['sigma'])} |"
+                  for name, b in bins["columns"].items()]
     lines += ["", "## Every read of the raw data", "", "| step | reads | DP | status |", "|---|---|---|---|"]
     lines += [f"| {r['step']} | {r['reads']} | {r['dp']} | {r['status']} |" for r in card["raw_data_reads"]]
     lines += ["", "## Generator and hyper-parameters", ""]

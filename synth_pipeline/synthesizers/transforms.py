@@ -2,8 +2,9 @@
 
 Uses public schema only: numeric columns are either scaled to [-1, 1] with their declared
 bounds ("scaled") or cut into equal-width bins over the declared range plus one point bin
-at each bound ("binned": zeros and caps are common spikes), values outside the bounds
-clipped; discrete columns are one-hot over their declared categories (numeric columns
+at each bound ("binned": zeros and caps are common spikes; the marginal generators then
+replace these bins by DP ones that follow the data, ``synthesizers.dp_bins``), values
+outside the bounds clipped; discrete columns are one-hot over their declared categories (numeric columns
 with declared ``values``, or integers over a small declared range, are discrete too, and
 decode to exactly those numbers)
 plus an explicit ``__other__`` bucket for unknown values (and ``__null__`` where nullable).
@@ -13,7 +14,7 @@ No min/max, unique values or mixture model is read from the private table (docs/
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,11 @@ class ColumnCodec:
     null_start: int | None = None  # numeric + nullable: a 2-wide [present, null] one-hot
     edges: tuple[float, ...] = ()  # binned: interior bin edges from lower to upper bound
     numbers: tuple[float, ...] = ()  # discrete numeric: the value of each declared category, in order
+    # binned with DP bins (synthesizers.dp_bins): a piecewise-uniform decode density from DP
+    # counts, pieces [piece_edges[k], piece_edges[k+1]) with masses piece_weights[k], each bin
+    # a union of pieces, so a value is decoded inside its bin by DP weights, not uniformly
+    piece_edges: tuple[float, ...] = ()
+    piece_weights: tuple[float, ...] = ()
 
     @property
     def n_bins(self) -> int:
@@ -173,6 +179,8 @@ class TableCodec:
             c["categories"] = tuple(c["categories"])
             c["edges"] = tuple(c.get("edges", ()))
             c["numbers"] = tuple(c.get("numbers", ()))
+            c["piece_edges"] = tuple(c.get("piece_edges", ()))
+            c["piece_weights"] = tuple(c.get("piece_weights", ()))
             codecs.append(ColumnCodec(**c))
         return cls(codecs)
 
@@ -232,7 +240,10 @@ def _bin_index(values: np.ndarray, c: ColumnCodec) -> np.ndarray:
 
 
 def _value_in_bin(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> np.ndarray:
-    """A value drawn uniformly inside each bin (point bins give their bound)."""
+    """A value drawn uniformly inside each bin (point bins give their bound); with DP leaf
+    pieces, first a piece inside the bin by its weight, then a value inside that piece."""
+    if c.piece_weights:
+        idx, c = _piece_in_bin(idx, c, rng)
     lo, hi = c.bounds
     if c.integer:
         lo, hi = float(np.ceil(lo)), float(np.floor(hi))  # point bins must hold integers
@@ -248,6 +259,23 @@ def _value_in_bin(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> 
         values = rng.uniform(left, right)
     values = np.where(idx == 0, lo, values)
     return np.where(idx >= c.n_bins - 1, hi, values)
+
+
+def _piece_in_bin(idx: np.ndarray, c: ColumnCodec, rng: np.random.Generator) -> tuple[np.ndarray, ColumnCodec]:
+    """Post-processing: each interior bin's row gets one of the bin's decode pieces, drawn by
+    the pieces' weights (evenly where they are all 0); returns the indices in a codec whose
+    bins are the pieces (0 and the last: the point bins), and that codec."""
+    pieces = np.asarray(c.piece_edges)
+    # Bin edges are piece edges (the same floats): their positions among them.
+    first = np.searchsorted(pieces, np.asarray(c.edges) - 1e-12 * (pieces[-1] - pieces[0]))
+    weights = np.asarray(c.piece_weights)
+    out = np.where(idx <= 0, 0, len(weights) + 1)
+    for b in np.unique(idx[(idx > 0) & (idx < c.n_bins - 1)]):
+        rows = np.flatnonzero(idx == b)
+        members = np.arange(first[b - 1], first[b])
+        w = weights[members]
+        out[rows] = 1 + rng.choice(members, size=len(rows), p=w / w.sum() if w.sum() > 0 else None)
+    return out, replace(c, edges=c.piece_edges, piece_edges=(), piece_weights=())
 
 
 def _draw(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:

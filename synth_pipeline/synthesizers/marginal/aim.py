@@ -40,7 +40,7 @@ class AIM(MarginalSynthesizer):
                             rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
         rounds = 16 * d
-        round_rho = budget.rho / rounds
+        round_rho = budget.remaining / rounds  # what the data-following bins left
         sigma = budget.sigma_for((1 - SELECTION_SHARE) * round_rho)
         epsilon = exponential_epsilon(SELECTION_SHARE * round_rho)
         progress = Rounds(log, self.name)

@@ -1,13 +1,12 @@
 """The discrete view of a table for marginal-based synthesis, and its DP compression.
 
-Fine cells come from the public schema only (``TableCodec`` "binned": equal-width bins over
-the declared bounds plus a point bin at each bound; declared categories plus ``__other__``
-and ``__null__``). They are then coarsened by post-processing of the noisy one-way
-marginals, which are DP measurements charged by the caller: cells whose noisy count is below
-a threshold are merged into one rare cell (MST's domain compression), so bins and categories
-follow the data's DP distribution, a DP-quantile-like binning inside the public bounds.
+Fine cells: declared categories plus ``__other__`` and ``__null__`` (public schema), and for
+numeric columns the data-following bins of ``synthesizers.dp_bins`` (DP, charged by the
+generator) plus a point bin at each bound. They are then coarsened by post-processing of the
+noisy one-way marginals, which are DP measurements charged by the caller: cells whose noisy
+count is below a threshold are merged into one rare cell (MST's domain compression).
 Decoding draws a fine cell inside a merged cell in proportion to its noisy count, then a
-value inside the fine cell: post-processing, no data read.
+value inside the fine cell (by the bins' DP decode density): post-processing, no data read.
 """
 
 from __future__ import annotations
@@ -55,12 +54,12 @@ class CompressedColumn:
         return max(self.mapping) + 1
 
 
-def compress(codec: TableCodec, noisy_counts: list[np.ndarray], threshold: float) -> list[CompressedColumn]:
-    """Post-processing of the noisy one-way counts: fine cells under ``threshold`` share one
-    coarse cell (kept apart when only one is under it). ``__other__`` gets weight 0: it is
-    never decoded."""
+def compress(codec: TableCodec, noisy_counts: list[np.ndarray], thresholds: list[float]) -> list[CompressedColumn]:
+    """Post-processing of the noisy one-way counts: a column's fine cells under its threshold
+    share one coarse cell (kept apart when only one is under it). ``__other__`` gets weight 0:
+    it is never decoded."""
     columns = []
-    for c, y in zip(codec.codecs, noisy_counts):
+    for c, y, threshold in zip(codec.codecs, noisy_counts, thresholds):
         keep = y >= threshold
         mapping = np.zeros(len(y), dtype=int)
         if keep.sum() >= len(y) - 1:

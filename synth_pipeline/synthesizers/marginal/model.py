@@ -32,6 +32,7 @@ from synth_pipeline.privacy.secret_random import secret_rng
 from synth_pipeline.privacy.zcdp import ZcdpBudget
 from synth_pipeline.progress import rho_spent
 from synth_pipeline.synthesizers import persistence
+from synth_pipeline.synthesizers import dp_bins as binning
 from synth_pipeline.synthesizers.marginal import cells
 from synth_pipeline.synthesizers.transforms import TableCodec
 
@@ -91,6 +92,7 @@ class MarginalSynthesizer:
         self.columns: list[cells.CompressedColumn] = []
         self.model: MarkovRandomField | None = None
         self.training_summary: dict = {}
+        self.bins: binning.DpBins | None = None
 
     # -- public-facts checks (before any charge) ----------------------------------------------
     def check(self) -> None:
@@ -117,9 +119,14 @@ class MarginalSynthesizer:
         started = time.perf_counter()
         rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
         budget = ZcdpBudget(plan.model_rho, replace_one=plan.relation == "replace-one")
-        fine = self.codec.encode_cells(frame)
         if on_dp_start is not None:
             on_dp_start()  # the first noisy measurement follows
+        self.bins = binning.dp_bins(frame, self.codec, budget, rho=binning.BINNING_SHARE * plan.model_rho, rng=rng)
+        if self.bins is not None:
+            self.codec = self.bins.codec
+            log.info("%s: data-following bins of %d numeric columns measured; %s", self.name,
+                     len(self.bins.one_ways), rho_spent(budget))
+        fine = self.codec.encode_cells(frame)
         measurements = self._select_and_measure(fine, budget, rng)
         log.info("%s: final estimation of the graphical model (at most %d steps)", self.name, self.final_iters)
         self.model = self._estimate(measurements, iters=self.final_iters, warm_start=self.model)
@@ -135,6 +142,7 @@ class MarginalSynthesizer:
             "noise_stddevs": [s["sigma"] for s in budget.spends if s["mechanism"] == "gaussian"],
             "model_size_mb": self._size_mb(self.model.domain, list(self.model.cliques)),
             "estimated_total": float(self.model.total),
+            "binning": self.bins.summary if self.bins is not None else None,
             "fit_seconds": round(time.perf_counter() - started, 2),
             "device": "cpu (jax)",
         }
@@ -148,22 +156,28 @@ class MarginalSynthesizer:
     # -- shared steps -----------------------------------------------------------------------------
     def _measure_one_ways(self, fine: np.ndarray, budget: ZcdpBudget, sigma: float,
                           rng) -> tuple[np.ndarray, list[LinearMeasurement]]:
-        """DP: every column's one-way counts with Gaussian noise σ; then compression
-        (post-processing). Returns the coarse cells and the compressed measurements."""
-        noisy = []
+        """DP: every column's one-way counts with Gaussian noise σ (combined, by inverse
+        variance, with the binning's one-way measurement of a binned column: post-processing);
+        then compression (post-processing). Returns the coarse cells and the compressed
+        measurements."""
+        noisy, sigmas = [], []
         for j, c in enumerate(self.codec.codecs):
             counts = np.bincount(fine[:, j], minlength=c.width)
-            noisy.append(budget.gaussian(counts, sigma=sigma, rng=rng, what=f"one-way {c.name}"))
-        self.columns = cells.compress(self.codec, noisy, threshold=self.compression_sigmas * sigma)
+            y, s = budget.gaussian(counts, sigma=sigma, rng=rng, what=f"one-way {c.name}"), sigma
+            if self.bins is not None and j in self.bins.one_ways:
+                y, s = _combine(y, s, self.bins.one_ways[j], self.bins.sigmas[j])
+            noisy.append(y)
+            sigmas.append(s)
+        self.columns = cells.compress(self.codec, noisy, thresholds=[self.compression_sigmas * s for s in sigmas])
         # The total, never n: each noisy one-way sums to it with variance (cells · σ²); the
         # inverse-variance mean is post-processing.
-        sums, variances = np.array([y.sum() for y in noisy]), np.array([len(y) * sigma ** 2 for y in noisy])
+        sums, variances = np.array([y.sum() for y in noisy]), np.array([len(y) * s ** 2 for y, s in zip(noisy, sigmas)])
         self.total = max(1.0, float(np.average(sums, weights=1 / variances)))
         fine_domain = Domain([attribute(j) for j in range(len(noisy))], [len(y) for y in noisy])
         self.domain = Domain(fine_domain.attributes, [col.size for col in self.columns])
         measurements = []
-        for j, (y, col) in enumerate(zip(noisy, self.columns)):
-            m = LinearMeasurement(y, (attribute(j),), stddev=sigma)
+        for j, (y, s, col) in enumerate(zip(noisy, sigmas, self.columns)):
+            m = LinearMeasurement(y, (attribute(j),), stddev=s)
             measurements.append(m.compress({attribute(j): np.asarray(col.mapping)}, fine_domain))
         return cells.coarse_cells(fine, self.columns), measurements
 
@@ -252,6 +266,12 @@ class MarginalSynthesizer:
         obj.model = MarkovRandomField(potentials=potentials, marginals=marginals, total=gm["total"])
         obj.training_summary = meta.get("training", {})
         return obj
+
+
+def _combine(y1: np.ndarray, s1: float, y2: np.ndarray, s2: float) -> tuple[np.ndarray, float]:
+    """Two independent noisy measurements of one vector as their inverse-variance mean and its σ."""
+    w1, w2 = s1 ** -2, s2 ** -2
+    return (w1 * y1 + w2 * y2) / (w1 + w2), (w1 + w2) ** -0.5
 
 
 def l1(a: np.ndarray, b: np.ndarray) -> float:

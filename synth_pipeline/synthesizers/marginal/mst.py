@@ -32,7 +32,7 @@ class MST(MarginalSynthesizer):
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
                             rng) -> list[LinearMeasurement]:
         d = fine.shape[1]
-        third = budget.rho / 3
+        third = budget.remaining / 3  # what the data-following bins left
         progress = Rounds(log, self.name)
         coarse, measurements = self._measure_one_ways(fine, budget, budget.sigma_for(third / d), rng)
         progress.line("MST: one-way marginals of %d columns measured; %s", d, rho_spent(budget),

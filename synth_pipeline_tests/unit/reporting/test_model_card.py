@@ -51,3 +51,17 @@ def test_model_card_says_which_domains_were_declared_and_what_the_bought_ones_co
     assert total == pytest.approx(PreprocessingPlan(**pre.as_dict()).rho, rel=1e-12)
     assert domains["occupation"]["cost"]["delta"] == pre.threshold_delta and domains["age"]["cost"]["delta"] == 0
     assert "| age | bought with DP (bounds) | ρ" in model_card.render_markdown(card)
+
+
+def test_model_card_states_the_data_following_bins_and_their_cost():
+    model = copy.deepcopy(MODEL)
+    model["training"] = {"binning": {"rho": 0.004, "mechanism": "Gaussian hierarchical histogram",
+                                     "columns": {"age": {"bins": 12, "decode_pieces": 30, "levels": 6, "sigma": 41.5}}}}
+    card = model_card.build_model_card(profile=PROFILE, config=CONFIG, model=model, audit=AUDIT)
+    assert card["privacy"]["numeric_bins"]["rho"] == 0.004
+    text = model_card.render_markdown(card)
+    assert "### Data-following numeric bins (aim, mst)" in text and "| age | 12 | 30 | 6 | 41.5 |" in text
+    plain = copy.deepcopy(MODEL)
+    plain["training"] = {}
+    assert "numeric bins" not in model_card.render_markdown(
+        model_card.build_model_card(profile=PROFILE, config=CONFIG, model=plain, audit=AUDIT))

@@ -13,7 +13,7 @@ from synth_pipeline.synthesizers.transforms import TableCodec
 def test_compression_merges_rare_cells_and_never_decodes_other():
     codec = TableCodec.from_schema([ColumnSpec("c", "categorical", categories=("a", "b", "c"))])
     # cells: a, b, c, __other__; b, c and __other__ fall under the threshold.
-    (col,) = cells.compress(codec, [np.array([50.0, 2.0, -1.0, 0.5])], threshold=10.0)
+    (col,) = cells.compress(codec, [np.array([50.0, 2.0, -1.0, 0.5])], thresholds=[10.0])
     assert col.mapping == (0, 1, 1, 1)
     out = cells.decode(np.array([[1]] * 400), codec, [col], np.random.default_rng(0))
     assert set(out["c"]) == {"b"}  # weight of c is clipped to 0, __other__ is never emitted
