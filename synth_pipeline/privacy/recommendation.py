@@ -20,23 +20,20 @@ def preset_for(epsilon) -> str:
     return "privacy" if epsilon < 2 else "utility" if epsilon >= 8 else "balanced"
 
 
-# Measured on six real tables (BENCHMARKS.md, "Which generator to recommend"): at ε=1 AIM
-# had the best TSTR/TRTR on every table, numeric-heavy (RAND HIE) or small (treatment, males)
-# ones and schemas that leave every domain to DP included, by 0.07 to 0.30 over DP-TVAE. The
-# shape rules of before ("mostly discrete, every domain declared") were tuned on Adult only
-# and picked DP-TVAE where it collapsed. Above MARGINAL_MAX_EPSILON the measurement is still
-# to come, and DP-TVAE stays the pick there. AIM's run time grows with the number of column
-# pairs; past MARGINAL_AIM_MAX_COLUMNS, MST is the fast option.
-MARGINAL_MAX_EPSILON = 5.0
+# Measured on six real tables (BENCHMARKS.md, "Which generator to recommend"): at ε=1 and 3
+# AIM had the best TSTR/TRTR on 11 of 12 table × ε cells, numeric-heavy (RAND HIE) or small
+# (treatment, males) tables and schemas that leave every domain to DP included. At ε=10
+# DP-TVAE still collapsed on two tables (star 0.64, treatment 0.51) and stayed below what AIM
+# kept at ε=3 on all six, so AIM is the pick at every ε. The shape rules of before ("mostly
+# discrete, every domain declared → AIM, else DP-TVAE") were tuned on Adult only. AIM's run
+# time grows with the number of column pairs; past MARGINAL_AIM_MAX_COLUMNS, MST is the fast option.
 MARGINAL_AIM_MAX_COLUMNS = 25
 
 
 def recommended_generator(facts: DatasetFacts, epsilon: float) -> str:
-    """aim (mst past 25 columns) at ε ≤ 5, whatever the mix of column kinds and whether the
-    domains are declared or bought with DP; dp-tvae above. Public facts only."""
-    if epsilon <= MARGINAL_MAX_EPSILON:
-        return "aim" if facts.n_columns <= MARGINAL_AIM_MAX_COLUMNS else "mst"
-    return "dp-tvae"
+    """aim (mst past 25 columns) at every ε, whatever the mix of column kinds and whether the
+    domains are declared or bought with DP. Public facts only."""
+    return "aim" if facts.n_columns <= MARGINAL_AIM_MAX_COLUMNS else "mst"
 
 
 def recommend(facts: DatasetFacts, *, preset: str = "balanced") -> SynthesisConfig:
