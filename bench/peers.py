@@ -5,7 +5,7 @@ Usage: python bench/peers.py [--tables adult randhie ...] [--epsilons 0.3 1 3]
 First: ``bash bench/peer_setup.sh`` (dpmm in its own venv, bench/.venv-peer; not a project dependency).
 
 Tables and split: those of bench/recommendation.py (``table()``), on its fixed 80/20 split
-(``apply_holdout(frame, default_rng(0).random(n) < 0.2)``; benchmarks release nothing, releases
+(``recommendation.fixed_split``; benchmarks release nothing, releases
 draw a secret split per run).
 
 One declared public domain for both sides, identical: Adult's bundled schema (every bound and
@@ -20,7 +20,7 @@ bins inside the bounds, and its generator gets the rest).
 Each (table, ε, generator) fits in its own process, peak RSS being that process's ru_maxrss after
 fitting and sampling (before any scoring):
 - ``aim``, ``mst``: as bench/recommendation.py ``one()`` configures a release (``recommend`` for the
-  public max_rows, generator and ε replaced, ``plan_training``, ``fit_generator``, ``model.sample``),
+  public max_rows, generator and ε replaced: ``recommendation.release_plan``; ``fit_generator``, ``model.sample``),
   in a spawned process of the project's venv;
 - ``dpmm-aim``, ``dpmm-mst`` (and ``dpmm-privbayes``): ``bench/.venv-peer/bin/python bench/peer_fit.py``
   with the δ of this project's plan for the same generator (``plan_training(...).delta``).
@@ -50,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from recommendation import TABLES, table  # bench/ is on the path of the script and its children
+from recommendation import TABLES, fixed_split, release_plan, table  # bench/ is on the path of the script and its children
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PYTHON = ROOT / "bench/.venv-peer/bin/python"
@@ -62,14 +62,12 @@ EPSILONS = (0.3, 1.0, 3.0)
 def split(name: str):
     """(train, holdout, declared schema) of a table on recommendation.py's fixed split. The declared
     schema fills what the table's schema leaves open from the TRAINING split (not DP: benchmark)."""
-    import numpy as np
     import pandas as pd
 
-    from synth_pipeline.data_io import apply_holdout
     from synth_pipeline.privacy.preprocessing import schema_with_statistics
 
     frame, schema = table(name)
-    train, holdout = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)
+    train, holdout = fixed_split(frame)
     filled = {}
     for col in schema.modelled_columns:
         if col.is_numeric and col.bounds is None:
@@ -87,26 +85,13 @@ def peer_domain(schema) -> dict:
                      else {"categories": list(c.value_set)}) for c in schema.modelled_columns}
 
 
-def project_plan(schema, generator: str, epsilon: float):
-    """This project's config and plan for a release of this table (public facts only)."""
-    from dataclasses import replace
-
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training
-    from synth_pipeline.privacy.recommendation import recommend
-
-    columns = schema.modelled_columns
-    config = recommend(DatasetFacts(schema.max_rows, len(columns)), preset="balanced")
-    config = replace(config, generator=generator, epsilon=epsilon)
-    return config, plan_training(config, schema.max_rows, columns=columns)
-
-
 def fit_project(name: str, generator: str, epsilon: float, out: str, queue) -> None:
     """Spawned: fit this project's generator (DP; nothing is charged, a benchmark) and write its sample."""
     from synth_pipeline.chain.training import fit_generator
 
     try:
         train, _, schema = split(name)
-        config, plan = project_plan(schema, generator, epsilon)
+        config, plan = release_plan(schema, generator, epsilon)
         start = time.perf_counter()
         model, released, _ = fit_generator(train, schema.modelled_columns, config, plan)
         fit_seconds = time.perf_counter() - start
@@ -123,7 +108,7 @@ def fit_project(name: str, generator: str, epsilon: float, out: str, queue) -> N
 
 def fit_peer(name: str, generator: str, epsilon: float, out: str, work: Path, train, schema) -> dict:
     """Run peer_fit.py in the peer's venv on the training split and the declared domain."""
-    _, plan = project_plan(schema, {"dpmm-mst": "mst"}.get(generator, "aim"), epsilon)  # δ: max_rows only
+    _, plan = release_plan(schema, {"dpmm-mst": "mst"}.get(generator, "aim"), epsilon)  # δ: max_rows only
     train_csv, domain_json, meta = work / "train.csv", work / "domain.json", work / "meta.json"
     if not train_csv.exists():
         train[[c.name for c in schema.modelled_columns]].to_csv(train_csv, index=False)

@@ -72,29 +72,43 @@ def table(name: str):
     return read_drop(path, schema), schema
 
 
-def one(name: str, generator: str, epsilon: float, queue) -> None:
-    from dataclasses import replace
-
+def fixed_split(frame):
+    """(train, holdout): the benchmark's fixed 80/20 split (releases draw a secret one per run)."""
     import numpy as np
 
+    from synth_pipeline.data_io import apply_holdout
+
+    return apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)
+
+
+def release_plan(schema, generator: str, epsilon: float):
+    """The config and plan a release of this table would get (the recommendation's
+    hyper-parameters for the public max_rows, generator and ε forced). Public facts only."""
+    from dataclasses import replace
+
+    from synth_pipeline.privacy.config import DatasetFacts, plan_training
+    from synth_pipeline.privacy.recommendation import recommend
+
+    columns = schema.modelled_columns
+    config = replace(recommend(DatasetFacts(schema.max_rows, len(columns)), preset="balanced"),
+                     generator=generator, epsilon=epsilon)
+    return config, plan_training(config, schema.max_rows, columns=columns)
+
+
+def one(name: str, generator: str, epsilon: float, queue) -> None:
     from generators_adult import mean_pair_error  # bench/ is on the path of the script and its children
 
     from synth_pipeline.chain.training import fit_generator
-    from synth_pipeline.data_io import apply_holdout
     from synth_pipeline.evaluation.fidelity import quality
     from synth_pipeline.evaluation.utility import tstr
-    from synth_pipeline.privacy.config import DatasetFacts, plan_training
     from synth_pipeline.privacy.preprocessing import schema_with_statistics
-    from synth_pipeline.privacy.recommendation import recommend
 
     frame, schema = table(name)
-    train, holdout = apply_holdout(frame, np.random.default_rng(0).random(len(frame)) < 0.2)
+    train, holdout = fixed_split(frame)
     columns = schema.modelled_columns
-    config = recommend(DatasetFacts(schema.max_rows, len(columns)), preset="balanced")
-    config = replace(config, generator=generator, epsilon=epsilon)
     row = {"table": name, "generator": generator, "epsilon": epsilon, "rows": len(frame), "columns": len(columns)}
     try:
-        plan = plan_training(config, schema.max_rows, columns=columns)
+        config, plan = release_plan(schema, generator, epsilon)
         start = time.perf_counter()
         model, released, rows = fit_generator(train, columns, config, plan)
         fit_seconds = time.perf_counter() - start
