@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.privacy.zcdp import ZcdpBudget
-from synth_pipeline.synthesizers.transforms import MAX_BINS, NULL, ColumnCodec, TableCodec
+from synth_pipeline.synthesizers.transforms import MAX_BINS, NULL, ColumnCodec, TableCodec, with_bins
 
 BINNING_SHARE = 0.1  # of the model's ρ, when some column is binned
 TREE_LEVELS = 12  # 4,096 leaf cells inside the bounds (fewer for narrow integer ranges)
@@ -83,7 +83,7 @@ def _measure_tree(values: pd.Series, c: ColumnCodec, levels: int, budget: ZcdpBu
     counts of levels 0…L of the tree over the inside rows (level 0: the inside count)."""
     leaves = 2 ** levels
     cells = TableCodec([_leaf_codec(c, levels)]).encode_cells(values.to_frame())[:, 0]
-    counts = np.bincount(cells, minlength=leaves + 2 + (c.categories[-1] == NULL))
+    counts = np.bincount(cells, minlength=leaves + 2 + (NULL in c.categories))
     inside = counts[1:leaves + 1]
     level0 = np.concatenate([[counts[0], inside.sum()], counts[leaves + 1:]])
     level0 = budget.gaussian(level0, sigma=sigma, rng=rng, what=f"bins of {c.name}: level 0")
@@ -96,9 +96,7 @@ def _measure_tree(values: pd.Series, c: ColumnCodec, levels: int, budget: ZcdpBu
 
 def _leaf_codec(c: ColumnCodec, levels: int) -> ColumnCodec:
     """Public schema only: the column cut into 2^L equal-width leaf cells (plus the point bins)."""
-    edges = tuple(float(v) for v in np.linspace(*c.bounds, 2 ** levels + 1))
-    cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if c.categories[-1] == NULL else ())
-    return replace(c, start=0, width=len(cats), categories=cats, edges=edges, piece_edges=(), piece_weights=())
+    return with_bins(replace(c, start=0), tuple(float(v) for v in np.linspace(*c.bounds, 2 ** levels + 1)))
 
 
 def _splits(tree: list[np.ndarray], level: int, i: int, threshold: float) -> bool:
@@ -155,10 +153,9 @@ def _binned_codec(c: ColumnCodec, levels: int, tree: list[np.ndarray], threshold
         return tuple(float(leaf_edges[s[0]]) for s in spans) + (float(leaf_edges[-1]),)
 
     pieces, masses = _pieces(tree, threshold)
-    cats = tuple(f"bin{i}" for i in range(len(nodes) + 2)) + ((NULL,) if c.categories[-1] == NULL else ())
-    return replace(c, width=len(cats), categories=cats, edges=edges_of([_span(n, levels) for n in nodes]),
-                   piece_edges=edges_of([_span(n, levels) for n in pieces]),
-                   piece_weights=tuple(float(m) for m in masses))
+    return with_bins(c, edges_of([_span(n, levels) for n in nodes]),
+                     piece_edges=edges_of([_span(n, levels) for n in pieces]),
+                     piece_weights=tuple(float(m) for m in masses))
 
 
 def _restart(codecs: list[ColumnCodec]) -> list[ColumnCodec]:

@@ -77,11 +77,9 @@ def _codec_for(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[Col
 def _numeric_codec(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple[ColumnCodec, int]:
     """A continuous numeric column: bins over its declared range, or one scaled value."""
     if spec.bounds is not None and numeric_encoding == "binned":
-        edges = _bin_edges(spec)
-        cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if spec.nullable else ())
-        codec = ColumnCodec(spec.name, "binned", start, len(cats), spec.bounds, spec.type == "integer",
-                            categories=cats, edges=edges)
-        return codec, start + len(cats)
+        codec = with_bins(ColumnCodec(spec.name, "binned", start, 0, spec.bounds, spec.type == "integer",
+                                      categories=(NULL,) if spec.nullable else ()), _bin_edges(spec))
+        return codec, start + codec.width
     # Compare with None: a declared bound of 0 is a bound.
     if spec.bounds is None:
         raise UnmodellableColumnError(
@@ -93,6 +91,15 @@ def _numeric_codec(spec: ColumnSpec, start: int, numeric_encoding: str) -> tuple
         null_start, width = start + 1, 3
     return ColumnCodec(spec.name, "numeric", start, width, spec.bounds, spec.type == "integer",
                        null_start=null_start), start + width
+
+
+def with_bins(c: ColumnCodec, edges: tuple[float, ...], *, piece_edges: tuple[float, ...] = (),
+              piece_weights: tuple[float, ...] = ()) -> ColumnCodec:
+    """A binned column's codec with these bin edges (and decode pieces): its cells are a point
+    bin at each bound, the interior bins, and ``__null__`` where it had one."""
+    cats = tuple(f"bin{i}" for i in range(len(edges) + 1)) + ((NULL,) if NULL in c.categories else ())
+    return replace(c, width=len(cats), categories=cats, edges=tuple(edges), piece_edges=tuple(piece_edges),
+                   piece_weights=tuple(piece_weights))
 
 
 class TableCodec:
