@@ -93,7 +93,7 @@ def fit_project(name: str, generator: str, epsilon: float, out: str, queue) -> N
         train, _, schema = split(name)
         config, plan = release_plan(schema, generator, epsilon)
         start = time.perf_counter()
-        model, released, _ = fit_generator(train, schema.modelled_columns, config, plan)
+        model, released, _ = fit_generator(train, schema.modelled_columns, config, plan, label=schema.label)
         fit_seconds = time.perf_counter() - start
         start = time.perf_counter()
         synthetic = model.sample(len(train), seed=2)

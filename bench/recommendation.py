@@ -37,7 +37,7 @@ TABLES = {  # file, label (a derived one: (source column, rule, new name)), publ
     "randhie": {"file": SHARED / "randhie/randhie.csv", "derive": ("mdvis", "gt0", "any_visit"), "max_rows": 25_000},
     "diamonds": {"file": SHARED / "diamonds/diamonds.csv", "derive": ("cut", "Ideal", "ideal_cut"),
                  "max_rows": 60_000},
-    "males": {"file": SHARED / "males/males.csv", "label": "union", "max_rows": 5_000},
+    "males": {"file": SHARED / "males/males.csv", "label": "union", "max_rows": 5_000, "identifiers": ["nr"]},
     "star": {"file": SHARED / "star/star.csv", "label": "freelunk", "max_rows": 6_000},
     "treatment": {"file": SHARED / "treatment/treatment.csv", "label": "treat", "max_rows": 3_000},
 }
@@ -66,6 +66,10 @@ def table(name: str):
         frame = frame.drop(columns=[source]).assign(**{label: positive.map({True: "yes", False: "no"})})
     raw = yaml.safe_load(draft_schema(frame, source_name=spec["file"].name, dataset=name, label=label))
     raw["max_rows"] = spec["max_rows"]
+    for column in raw["columns"]:  # what the source's documentation names a person's id
+        if column["name"] in spec.get("identifiers", ()):
+            column.update(type="string", role="direct_identifier")
+            column.pop("bounds", None)
     schema = parse_schema(raw)
     path = Path("/tmp") / f"bench_{name}.csv"
     frame.to_csv(path, index=False)
@@ -110,7 +114,7 @@ def one(name: str, generator: str, epsilon: float, queue) -> None:
     try:
         config, plan = release_plan(schema, generator, epsilon)
         start = time.perf_counter()
-        model, released, rows = fit_generator(train, columns, config, plan)
+        model, released, rows = fit_generator(train, columns, config, plan, label=schema.label)
         fit_seconds = time.perf_counter() - start
         synthetic = model.sample(rows or len(train), seed=2)
         scored = schema_with_statistics(schema, released)  # the DP domains, as the chain's audit sees them

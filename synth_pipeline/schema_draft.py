@@ -2,8 +2,9 @@
 
 Reads private values, NOT DP. Guessing a column's type reads its values, and the PII scan
 reads a sample of the text columns. The draft keeps only coarse facts: the header's column
-names, one type per column, and roles taken from the names and the PII scan's rules. A type
-is a coarse fact, but one row can decide it (a single ``14.5`` makes a column float). The
+names, one type per column, whether it has empty cells (``nullable``), and roles taken from
+the names and the PII scan's rules. A type and ``nullable`` are coarse facts, but one row can
+decide either (a single ``14.5`` makes a column float, a single empty cell nullable). The
 draft never writes a bound, a category, a count or a value of the rows. Those come from
 public knowledge, or are left open for a DP mechanism to buy (docs/privacy.md, invariants 1
 and 5). What it writes is a public document once the user adopts it, so the user reviews
@@ -51,6 +52,7 @@ class DraftColumn:
     type: str
     roles: tuple[str, ...] = ()
     why: str = ""  # why a role was suggested: rule and pattern names only, never a value
+    nullable: bool = False  # the drop has an empty cell in this column
 
 
 def guess_type(values: pd.Series) -> str:
@@ -113,22 +115,24 @@ def draft_columns(frame: pd.DataFrame, *, label: str | None = None) -> list[Draf
         kinds.setdefault(finding["column"], []).append(finding["kind"])
     drafted = []
     for name in names:
+        nullable = bool(frame[name].isna().any())
         found = kinds.get(name, [])
         if not found and pii.DIRECT_NAME_HINTS.search(_words(name)):
             found = ["identifier_name"]
         if name == label:
             why = f"the PII scan flagged it ({', '.join(found)}): is it really the label?" if found else ""
             kind = "boolean" if types[name] == "boolean" else "categorical"  # a boolean's classes are its type's
-            drafted.append(DraftColumn(name, kind, ("label",), why))
+            drafted.append(DraftColumn(name, kind, ("label",), why, nullable))
         elif found:
             ctype = "string" if types[name] == "categorical" else types[name]
             drafted.append(DraftColumn(name, ctype, ("direct_identifier",),
-                                       f"suggested by the PII scan ({', '.join(found)}): dropped before training"))
+                                       f"suggested by the PII scan ({', '.join(found)}): dropped before training",
+                                       nullable))
         elif pii.QUASI_NAME_HINTS.search(_words(name)):
             drafted.append(DraftColumn(name, types[name], ("quasi_identifier",),
-                                       "suggested from the name: the linkage and inference attacks use it"))
+                                       "suggested from the name: the linkage and inference attacks use it", nullable))
         else:
-            drafted.append(DraftColumn(name, types[name]))
+            drafted.append(DraftColumn(name, types[name], nullable=nullable))
     return drafted
 
 
@@ -143,7 +147,7 @@ def render_draft(columns: list[DraftColumn], *, dataset: str, source_name: str, 
     lines = [
         f"# DRAFT schema, to review before use: drafted by `synth-pipeline schema draft` from {_scalar(source_name)}",
         f"# ({len(columns)} columns). Drafting read the drop's values (not DP) to guess each column's type and",
-        "# to run the PII scan; it wrote only names, types and suggested roles: no bound, category, count or",
+        "# to run the PII scan; it wrote only names, types, nullable and suggested roles: no bound, category, count or",
         "# value of the rows. Once adopted this file is public: check every line, then run",
         "#   synth-pipeline schema check --schema <this file> --input <the drop>",
         DOMAINS_NOTE.rstrip("\n"),
@@ -158,6 +162,8 @@ def render_draft(columns: list[DraftColumn], *, dataset: str, source_name: str, 
     for col in columns:
         lines.append(f"  - name: {_scalar(col.name)}")
         lines.append(f"    type: {col.type}")
+        if col.nullable:
+            lines.append("    nullable: true  # the drop has empty cells here; missing values are modelled as a value")
         if col.roles:
             role = f"    role: {col.roles[0] if len(col.roles) == 1 else list(col.roles)}"
             lines.append(f"{role}  # {col.why}" if col.why else role)

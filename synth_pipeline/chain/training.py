@@ -92,7 +92,7 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
                    "ledger_event_id": None, "randomness": "seeded (no guarantee to protect)"}
-        model, released, _ = fit_generator(train, columns, config, plan, on_epoch=on_epoch)
+        model, released, _ = fit_generator(train, columns, config, plan, label=schema.label, on_epoch=on_epoch)
         return _save(model, released, config.synthetic_rows or len(train), schema, config, plan, privacy,
                      model_dir, partition_key)
 
@@ -119,7 +119,7 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
         **_randomness_facts(plan.relation),
     }
     try:
-        model, released, rows = fit_generator(train, columns, config, plan, on_epoch=on_epoch,
+        model, released, rows = fit_generator(train, columns, config, plan, label=schema.label, on_epoch=on_epoch,
                                               on_dp_start=mark_started)
         if schema.row_count_public and config.synthetic_rows is None:
             rows = len(train)  # declared public: no DP estimate needed
@@ -160,12 +160,14 @@ def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
 
 
 def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, plan: TrainingPlan, *,
-                  on_epoch: Callable | None = None, on_dp_start: Callable | None = None) -> tuple:
+                  label: str | None = None, on_epoch: Callable | None = None,
+                  on_dp_start: Callable | None = None) -> tuple:
     """DP for the DP generators: releases the DP statistics the plan asks for, then fits to
     the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
     noisy step). Charges nothing itself: ``train_model`` reserves first; benchmarks and
     tests call this directly. Returns (model, released DP statistics, the synthetic table's
-    size: the user's, else a DP estimate of the training rows, else None for the twins)."""
+    size: the user's, else a DP estimate of the training rows, else None for the twins).
+    ``label``: the schema's label (public), which AIM's workload weighs up."""
     released, rows = {}, None
     if plan.preprocessing:
         if on_dp_start is not None:
@@ -175,7 +177,7 @@ def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, p
     frequencies = {name: stats["frequencies"] for name, stats in released.items() if "frequencies" in stats}
     model = generator_class(config.generator)(TableCodec.from_schema(columns))
     model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
-              on_dp_start=on_dp_start, frequencies=frequencies or None)
+              on_dp_start=on_dp_start, frequencies=frequencies or None, label=label)
     if rows is None and model.training_summary.get("estimated_total") is not None:
         rows = max(1, int(round(model.training_summary["estimated_total"])))  # the marginal model's noisy total
     return model, released, config.synthetic_rows or rows

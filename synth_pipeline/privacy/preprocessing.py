@@ -33,7 +33,10 @@ COUNT_ONLY_SHARE = 0.02  # when only the row count is needed (σ ≈ 90 rows at 
 THRESHOLD_DELTA_SHARE = 0.1  # share of the run's δ given to category discovery
 TAIL_MASS = 0.005  # DP bounds cut this noisy mass off each tail
 MAX_DISCOVERED_CATEGORIES = 200
-BIN_THRESHOLD = 3.0  # noise deviations a histogram bin must clear to count
+# DP bounds: the chance that any empty cell of the 96-cell grid clears the threshold, per column.
+# At 3σ it was 12% per column, and a spurious cell at ±10^11 became a bound (seen on drafted
+# tables at ε=1: a year column bounded [1000, 10^11], a schooling one [-5·10^8, 20]).
+SPURIOUS_CELL_CHANCE = 1e-3
 BOUNDS_MECHANISM = "Gaussian histogram on a fixed grid"
 CATEGORIES_MECHANISM = "Gaussian counts with a threshold"
 
@@ -131,15 +134,22 @@ def candidate_edges() -> np.ndarray:
     return np.concatenate([-positive[::-1], [0.0], positive])
 
 
+def bounds_threshold_sigmas() -> float:
+    """Noise deviations a cell of the bounds grid must clear: a union bound over its cells, so
+    that an empty cell anywhere survives with probability SPURIOUS_CELL_CHANCE (public)."""
+    return float(norm.isf(SPURIOUS_CELL_CHANCE / (len(candidate_edges()) - 1)))
+
+
 def dp_bounds(values: pd.Series, *, noise_std: float, rng, integer: bool) -> tuple[float, float]:
-    """Noisy histogram on the candidate grid; bins under BIN_THRESHOLD noise deviations are
-    dropped (an empty bin survives with probability 0.13%), then TAIL_MASS is cut off each end."""
+    """Noisy histogram on the candidate grid; cells under ``bounds_threshold_sigmas()`` noise
+    deviations are dropped (an empty cell anywhere on the grid survives with probability
+    SPURIOUS_CELL_CHANCE), then TAIL_MASS is cut off each end."""
     edges = candidate_edges()
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     x = np.clip(x[np.isfinite(x)], edges[0], edges[-1])
     counts = np.histogram(x, bins=edges)[0].astype(float)
     noisy = counts + rng.normal(0.0, noise_std, size=counts.shape)
-    noisy = np.where(noisy > BIN_THRESHOLD * noise_std, noisy, 0.0)
+    noisy = np.where(noisy > bounds_threshold_sigmas() * noise_std, noisy, 0.0)
     total = noisy.sum()
     if total <= 0:
         raise PreprocessingError("too few rows for DP bounds: declare `bounds` in the schema")

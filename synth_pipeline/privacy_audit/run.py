@@ -168,7 +168,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     scores, rows = {}, None
     with tempfile.TemporaryDirectory(prefix="privacy-audit-") as tmp:
         with observe, step(1, f"fit of {config.generator} with canaries"):
-            model, _, _ = fit_generator(table, columns, config, plan)
+            model, _, _ = fit_generator(table, columns, config, plan, label=schema.label)
         del table
         fitted = time.perf_counter()
         timings = {}

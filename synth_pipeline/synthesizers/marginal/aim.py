@@ -4,9 +4,10 @@ marginals to measure, one round at a time, under zCDP.
 Reads private values, DP: all spends on one ``ZcdpBudget`` of ρ:
 - one-way counts of every column (Gaussian σ);
 - each round: the exponential mechanism (ε) picks the candidate marginal the current model
-  gets most wrong, weighted by the workload (all two-way marginals) and corrected by the
-  expected noise of measuring it (sensitivity: the largest workload weight), then a Gaussian
-  measurement of it (σ); 10% of a round goes to the selection, 90% to the measurement;
+  gets most wrong, weighted by the workload (all two-way marginals; those with the schema's
+  label weigh ``LABEL_WEIGHT`` times more) and corrected by the expected noise of measuring it
+  (sensitivity: the largest workload weight), then a Gaussian measurement of it (σ); 10% of
+  a round goes to the selection, 90% to the measurement;
 - when the model no longer moves by more than the noise on a measured marginal, σ halves
   and ε doubles (annealing); the last round spends exactly what is left.
 
@@ -30,6 +31,10 @@ from synth_pipeline.progress import Rounds, rho_spent
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, expected_noise_l1, l1
 
 SELECTION_SHARE = 0.1  # of each round's ρ (the paper's α = 0.9 goes to measurement)
+# The workload is public (the schema's label is): pairs with the label weigh this much more, so
+# rounds go to what a model trained on the synthetic rows needs. Measured on four drafted tables
+# at ε=1 (BENCHMARKS.md, "AIM's workload"): it cut the fits that lost the label's skill.
+LABEL_WEIGHT = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -49,10 +54,10 @@ class AIM(MarginalSynthesizer):
                       done=budget.spent / budget.rho, round=0, rho_spent=budget.spent, rho=budget.rho)
         self.model = self._estimate(measurements, iters=self.round_iters)
         attrs = list(self.domain.attributes)
-        workload = list(itertools.combinations(attrs, 2))
-        candidates = [(a,) for a in attrs] + workload
-        # Workload weight of a candidate r: Σ_q |r ∩ q| over the workload's cliques q.
-        weight = {r: float(sum(len(set(r) & set(q)) for q in workload)) for r in candidates}
+        workload = self._workload(attrs)
+        candidates = [(a,) for a in attrs] + list(workload)
+        # Workload weight of a candidate r: Σ_q w_q·|r ∩ q| over the workload's cliques q.
+        weight = {r: float(sum(w * len(set(r) & set(q)) for q, w in workload.items())) for r in candidates}
         true = {r: self._counts(coarse, r) for r in candidates}
 
         while budget.remaining > budget.rho * 1e-12:
@@ -85,3 +90,9 @@ class AIM(MarginalSynthesizer):
                           measured=self._names(pick), rho_spent=budget.spent, rho=budget.rho)
         self.rounds = len(measurements) - d
         return measurements
+
+    def _workload(self, attrs: list[str]) -> dict[tuple, float]:
+        """Public: every two-way marginal, with its weight (``LABEL_WEIGHT`` where it holds the
+        schema's label)."""
+        label = next((a for a in attrs if self._names((a,)) == [self.label]), None)
+        return {q: LABEL_WEIGHT if label in q else 1.0 for q in itertools.combinations(attrs, 2)}

@@ -93,6 +93,7 @@ class MarginalSynthesizer:
         self.model: MarkovRandomField | None = None
         self.training_summary: dict = {}
         self.bins: binning.DpBins | None = None
+        self.label: str | None = None
 
     # -- public-facts checks (before any charge) ----------------------------------------------
     def check(self) -> None:
@@ -110,12 +111,15 @@ class MarginalSynthesizer:
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
-            on_dp_start: Callable[[], None] | None = None, **_) -> "MarginalSynthesizer":
+            on_dp_start: Callable[[], None] | None = None, label: str | None = None,
+            **_) -> "MarginalSynthesizer":
         """DP: spend exactly ``plan.model_rho`` (the plan's ρ less what DP domains cost, spent
-        before this by the caller) on measurements and selections, then estimate."""
+        before this by the caller) on measurements and selections, then estimate. ``label``:
+        the schema's label (public), which a workload may weigh up."""
         if plan.rho is None:
             raise ValueError(f"{self.name} needs a zCDP plan (plan.rho); got a DP-SGD plan")
         self.check()
+        self.label = label
         started = time.perf_counter()
         rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
         budget = ZcdpBudget(plan.model_rho, replace_one=plan.relation == "replace-one")
@@ -143,6 +147,7 @@ class MarginalSynthesizer:
             "model_size_mb": self._size_mb(self.model.domain, list(self.model.cliques)),
             "estimated_total": float(self.model.total),
             "binning": self.bins.summary if self.bins is not None else None,
+            "workload_label": label,
             "fit_seconds": round(time.perf_counter() - started, 2),
             "device": "cpu (jax)",
         }
