@@ -115,7 +115,7 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
         "delta": plan.delta,
         "accountant": config.accountant,
         "ledger_event_id": reservation.event_id,
-        **_mechanism_facts(config, plan),
+        **_mechanism_facts(config, plan, label=schema.label),
         **_randomness_facts(plan.relation),
     }
     try:
@@ -138,13 +138,18 @@ def _randomness_facts(relation: str) -> dict:
             "neighbouring_relation": NEIGHBOURING_RELATIONS[relation]}
 
 
-def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan) -> dict:
+def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan, *, label: str | None) -> dict:
     if plan.rho is not None:
         domains = " after a Gaussian release of DP domains" if plan.preprocessing else ""
+        workload = {}
+        if config.generator == "aim":
+            from synth_pipeline.synthesizers.marginal.aim import describe_workload
+
+            workload = {"workload": describe_workload(label)}
         return {"mechanism": f"{config.generator.upper()} (Gaussian marginals and exponential-mechanism selection "
                              f"under zCDP{domains})", "rho": plan.rho, "model_rho": plan.model_rho,
                 "accountant": "zCDP, converted to (ε, δ) through RDP", "preprocessing": plan.preprocessing,
-                "relation": plan.relation}
+                "relation": plan.relation, **workload}
     return {
         "relation": plan.relation,
         **({"accountant": "PLD (dp-accounting), REPLACE_ONE; composed with other releases by addition"}

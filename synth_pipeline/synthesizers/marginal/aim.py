@@ -38,6 +38,13 @@ LABEL_WEIGHT = 5.0
 log = logging.getLogger(__name__)
 
 
+def describe_workload(label: str | None) -> str:
+    """The workload in words, for the model card (public: the schema's label)."""
+    if label is None:
+        return "every two-way marginal, equal weights"
+    return f"every two-way marginal; those with the label {label!r} weigh {LABEL_WEIGHT:g} times more"
+
+
 class AIM(MarginalSynthesizer):
     name = "aim"
 

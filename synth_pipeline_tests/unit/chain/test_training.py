@@ -86,10 +86,13 @@ def test_marginal_generators_buy_open_domains_in_the_same_zcdp_event(generator, 
     one zCDP event (ρ and the thresholds' δ), and the noise of both parts adds up to it."""
     from synth_pipeline.privacy.preprocessing import PreprocessingPlan
 
-    schema = parse_schema({"dataset": "toy", "max_rows": 500, "columns": [
+    schema = parse_schema({"dataset": "toy", "max_rows": 500, "label": "smoker", "columns": [
         {"name": "colour", "type": "categorical"}, {"name": "smoker", "type": "boolean"},
         {"name": "age", "type": "integer"}]})
     result, event = _train(toy, schema, generator, tmp_path)
+    if generator == "aim":  # the workload is public and stated: the label's pairs weigh more
+        assert "'smoker' weigh 5 times more" in result["privacy"]["workload"]
+        assert result["training"]["workload_label"] == "smoker"
     pre = PreprocessingPlan(**result["plan"]["preprocessing"])
     assert (pre.numeric, pre.categorical) == (("age",), ("colour",))
     assert event["mechanism"] == "zcdp" and event["params"]["rho"] == result["plan"]["rho"]
