@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=FORMAT, stream=sys.stderr)
-    for noisy in ("great_expectations", "jax", "absl"):  # their INFO lines say nothing a user acts on
+    for noisy in ("great_expectations", "absl"):  # their INFO lines say nothing a user acts on
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Progress of the long commands by default (stderr; stdout keeps its one JSON object).
     shown = logging.WARNING if args.quiet else (

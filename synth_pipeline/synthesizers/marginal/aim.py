@@ -13,7 +13,7 @@ Reads private values, DP: all spends on one ``ZcdpBudget`` of ρ:
 
 Bounded, stated for reviewers: at most ``16·d`` rounds (the paper's default); candidates
 are the workload's downward closure (one- and two-way marginals) kept under a model-size
-cap that grows with the budget spent (``max_model_size_mb``, 80 MB); mbi estimation runs
+cap that grows with the budget spent (``max_model_size_mb``, 80 MB); the engine's estimation runs
 ``round_iters`` mirror-descent steps per round (warm started) and ``final_iters`` at the end,
 stopping early at a relative loss change under ``tolerance``.
 """
@@ -24,10 +24,9 @@ import itertools
 import logging
 
 import numpy as np
-from mbi import LinearMeasurement
-
 from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
 from synth_pipeline.progress import Rounds, rho_spent
+from synth_pipeline.synthesizers.marginal.engine import Observation, model_size_mb
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, expected_noise_l1, l1
 
 SELECTION_SHARE = 0.1  # of each round's ρ (the paper's α = 0.9 goes to measurement)
@@ -49,7 +48,7 @@ class AIM(MarginalSynthesizer):
     name = "aim"
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng) -> list[LinearMeasurement]:
+                            rng) -> list[Observation]:
         d = fine.shape[1]
         rounds = 16 * d
         round_rho = budget.remaining / rounds  # what the data-following bins left
@@ -60,7 +59,7 @@ class AIM(MarginalSynthesizer):
         progress.line("AIM: one-way marginals of %d columns measured; %s", d, rho_spent(budget),
                       done=budget.spent / budget.rho, round=0, rho_spent=budget.spent, rho=budget.rho)
         self.model = self._estimate(measurements, iters=self.round_iters)
-        attrs = list(self.domain.attributes)
+        attrs = list(range(len(self.shape)))
         workload = self._workload(attrs)
         candidates = [(a,) for a in attrs] + list(workload)
         # Workload weight of a candidate r: Σ_q w_q·|r ∩ q| over the workload's cliques q.
@@ -76,7 +75,7 @@ class AIM(MarginalSynthesizer):
             size_limit = self.max_model_size_mb * budget.spent / budget.rho
             cliques = list(self.model.cliques)
             # A marginal may be measured again: after annealing its noise is lower.
-            pool = [r for r in candidates if self._size_mb(self.domain, cliques + [r]) <= size_limit] \
+            pool = [r for r in candidates if model_size_mb(self.shape, cliques + [r]) <= size_limit] \
                 or [(a,) for a in attrs]
             estimates = self.model_marginals(pool)
             scores = np.array([weight[r] * (l1(true[r], estimates[r]) - expected_noise_l1(sigma, true[r].size))

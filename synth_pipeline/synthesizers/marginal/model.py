@@ -1,4 +1,4 @@
-"""The shared frame of the marginal-based generators: measure, estimate with mbi, sample,
+"""The shared frame of the marginal-based generators: measure, estimate (``engine``), sample,
 save and load.
 
 Reads private values, DP: the only reads of the training rows are the marginals the
@@ -7,7 +7,7 @@ with, all charged to one ``ZcdpBudget`` of ρ = ``plan.rho``, the noise and the 
 from the secret source (``privacy.secret_random``, never ``config.seed``) (the ledger charge is the
 caller's, as for the DP-SGD generators). The privacy unit is one row (add/remove, or
 replace-one where the schema declares n public: sensitivities double). The total n is never
-read: mbi estimates it from the noisy measurements. The fitted graphical
+read: the engine estimates it from the noisy measurements. The fitted graphical
 model, its decode weights and the sampled rows are post-processing.
 """
 
@@ -16,16 +16,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
-
-import synth_pipeline.synthesizers.marginal  # noqa: F401  (JAX settings before mbi)
-from mbi import CliqueVector, Domain, Factor, LinearMeasurement, MarkovRandomField, estimation, marginal_oracles
-from mbi.junction_tree import hypothetical_model_size
 
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan
 from synth_pipeline.privacy.secret_random import secret_rng
@@ -34,6 +29,8 @@ from synth_pipeline.progress import rho_spent
 from synth_pipeline.synthesizers import persistence
 from synth_pipeline.synthesizers import dp_bins as binning
 from synth_pipeline.synthesizers.marginal import cells
+from synth_pipeline.synthesizers.marginal.engine import (GraphicalModel, JunctionTree, Observation, estimate, expand,
+                                                        model_size_mb)
 from synth_pipeline.synthesizers.transforms import TableCodec
 
 log = logging.getLogger(__name__)
@@ -48,27 +45,6 @@ TOLERANCE = 1e-5
 
 class ModelTooLargeError(cells.DomainTooLargeError):
     """The graphical model would exceed the model-size cap."""
-
-
-@contextmanager
-def _seeded_global_numpy(seed: int):
-    """mbi's sampler draws from numpy's global generator: seed it, then restore it."""
-    state = np.random.get_state()
-    np.random.seed(seed % 2 ** 32)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
-
-
-def attribute(j: int) -> str:
-    """mbi attribute name of column j (column names may hold spaces or unicode)."""
-    return f"c{j}"
-
-
-def column_index(name: str) -> int:
-    """Column j of the mbi attribute ``attribute(j)``."""
-    return int(name[1:])
 
 
 class MarginalSynthesizer:
@@ -90,7 +66,7 @@ class MarginalSynthesizer:
         self.final_iters = final_iters
         self.tolerance = tolerance
         self.columns: list[cells.CompressedColumn] = []
-        self.model: MarkovRandomField | None = None
+        self.model: GraphicalModel | None = None
         self.training_summary: dict = {}
         self.bins: binning.DpBins | None = None
         self.label: str | None = None
@@ -99,15 +75,11 @@ class MarginalSynthesizer:
     def check(self) -> None:
         """Public schema only: every column has a modest domain and the fine one-way model fits."""
         cells.check_columns(self.codec)
-        domain = Domain([attribute(j) for j in range(len(self.codec.codecs))], [c.width for c in self.codec.codecs])
-        size = self._size_mb(domain, [(a,) for a in domain.attributes])
+        widths = tuple(c.width for c in self.codec.codecs)
+        size = model_size_mb(widths, [(j,) for j in range(len(widths))])
         if size > self.max_model_size_mb:
             raise ModelTooLargeError(f"the one-way model alone needs {size:.1f} MB, above the {self.max_model_size_mb} "
                                      "MB cap: declare coarser categories or fewer columns")
-
-    @staticmethod
-    def _size_mb(domain: Domain, cliques: list[tuple]) -> float:
-        return float(hypothetical_model_size(domain, cliques))
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
@@ -144,23 +116,23 @@ class MarginalSynthesizer:
             "gaussian_measurements": sum(s["mechanism"] == "gaussian" for s in budget.spends),
             "exponential_selections": sum(s["mechanism"] == "exponential" for s in budget.spends),
             "noise_stddevs": [s["sigma"] for s in budget.spends if s["mechanism"] == "gaussian"],
-            "model_size_mb": self._size_mb(self.model.domain, list(self.model.cliques)),
+            "model_size_mb": self.model.tree.size_mb(),
             "estimated_total": float(self.model.total),
             "binning": self.bins.summary if self.bins is not None else None,
             "workload_label": label,
             "fit_seconds": round(time.perf_counter() - started, 2),
-            "device": "cpu (jax)",
+            "device": "cpu (numpy)",
         }
         self.spends = budget.spends
         return self
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng) -> list[LinearMeasurement]:
+                            rng) -> list[Observation]:
         raise NotImplementedError
 
     # -- shared steps -----------------------------------------------------------------------------
     def _measure_one_ways(self, fine: np.ndarray, budget: ZcdpBudget, sigma: float,
-                          rng) -> tuple[np.ndarray, list[LinearMeasurement]]:
+                          rng) -> tuple[np.ndarray, list[Observation]]:
         """DP: every column's one-way counts with Gaussian noise σ (combined, by inverse
         variance, with the binning's one-way measurement of a binned column: post-processing);
         then compression (post-processing). Returns the coarse cells and the compressed
@@ -178,50 +150,51 @@ class MarginalSynthesizer:
         # inverse-variance mean is post-processing.
         sums, variances = np.array([y.sum() for y in noisy]), np.array([len(y) * s ** 2 for y, s in zip(noisy, sigmas)])
         self.total = max(1.0, float(np.average(sums, weights=1 / variances)))
-        fine_domain = Domain([attribute(j) for j in range(len(noisy))], [len(y) for y in noisy])
-        self.domain = Domain(fine_domain.attributes, [col.size for col in self.columns])
+        self.shape = tuple(col.size for col in self.columns)
         measurements = []
         for j, (y, s, col) in enumerate(zip(noisy, sigmas, self.columns)):
-            m = LinearMeasurement(y, (attribute(j),), stddev=s)
-            measurements.append(m.compress({attribute(j): np.asarray(col.mapping)}, fine_domain))
+            # A coarse cell's measurement is the sum of its fine cells' (post-processing), with
+            # the variance of that sum.
+            mapping = np.asarray(col.mapping)
+            members = np.bincount(mapping, minlength=col.size)
+            measurements.append(Observation((j,), np.bincount(mapping, weights=y, minlength=col.size),
+                                            members * s ** 2))
         return cells.coarse_cells(fine, self.columns), measurements
 
     def _names(self, clique: tuple) -> list[str]:
-        """Public: the schema's column names of an mbi clique."""
-        return [self.codec.codecs[column_index(a)].name for a in clique]
+        """Public: the schema's column names of a clique (column indices)."""
+        return [self.codec.codecs[j].name for j in clique]
 
     def _counts(self, coarse: np.ndarray, clique: tuple) -> np.ndarray:
         """Reads private values (not DP by itself): the exact marginal of ``clique``; only
         ever passed to a Gaussian measurement or a selection score."""
-        idx = [column_index(a) for a in clique]
-        shape = tuple(self.domain[a] for a in clique)
-        flat = np.ravel_multi_index(tuple(coarse[:, i] for i in idx), shape)
+        shape = tuple(self.shape[j] for j in clique)
+        flat = np.ravel_multi_index(tuple(coarse[:, j] for j in clique), shape)
         return np.bincount(flat, minlength=int(np.prod(shape))).astype(float)
 
     def _measure(self, coarse: np.ndarray, clique: tuple, budget: ZcdpBudget, sigma: float,
-                 rng, counts: np.ndarray | None = None) -> LinearMeasurement:
+                 rng, counts: np.ndarray | None = None) -> Observation:
         """DP: a Gaussian measurement of the clique's counts (``counts`` when already computed)."""
         counts = self._counts(coarse, clique) if counts is None else counts
         y = budget.gaussian(counts, sigma=sigma, rng=rng,
                             what="marginal " + " × ".join(self._names(clique)))
-        return LinearMeasurement(y, clique, stddev=sigma)
+        return Observation(tuple(clique), y, sigma ** 2)
 
-    def _estimate(self, measurements: list[LinearMeasurement], *, iters: int,
-                  warm_start: MarkovRandomField | None = None) -> MarkovRandomField:
-        """Post-processing: the graphical model closest to the noisy measurements (mbi mirror
-        descent; the total comes from the noisy one-way counts, never from n)."""
-        if warm_start is not None and warm_start.domain != self.domain:
-            warm_start = None
-        return estimation.MirrorDescent().estimate(self.domain, measurements, known_total=self.total, iters=iters,
-                                                   warm_start=warm_start, tol=self.tolerance)
+    def _estimate(self, measurements: list[Observation], *, iters: int,
+                  warm_start: GraphicalModel | None = None) -> GraphicalModel:
+        """Post-processing: the graphical model closest to the noisy measurements (mirror
+        descent, ``engine.estimate``; the total comes from the noisy one-way counts, never from n)."""
+        return estimate(self.shape, measurements, total=self.total, iters=iters, tolerance=self.tolerance,
+                        warm_start=warm_start)
 
     def model_marginals(self, cliques: list[tuple]) -> dict[tuple, np.ndarray]:
-        """Post-processing: the current model's marginals (counts) of several cliques, by
-        variable elimination in numpy (mbi's JAX oracles compile once per new shape, which
-        dominated AIM's run time)."""
-        potentials = [(cl, np.asarray(self.model.potentials[cl].values)) for cl in self.model.potentials.cliques]
-        total = float(self.model.total)
-        return {cl: total * eliminate(potentials, cl, self.domain).ravel() for cl in cliques}
+        """Post-processing: the current model's marginals (counts) of several cliques: from the
+        calibrated tree when one maximal clique holds the clique, else by variable elimination."""
+        held = {cl: self.model.project(cl).ravel() for cl in cliques
+                if any(set(cl) <= set(c) for c in self.model.cliques)}
+        potentials = list(self.model.potentials.items())
+        return {cl: held[cl] if cl in held else self.model.total * eliminate(potentials, cl, self.shape).ravel()
+                for cl in cliques}
 
     # -- sampling -------------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int = 0) -> pd.DataFrame:
@@ -230,21 +203,19 @@ class MarginalSynthesizer:
             raise ValueError(f"the number of rows to sample must be positive, got {n}")
         if self.model is None:
             raise RuntimeError(f"{self.name} is not fitted")
-        with _seeded_global_numpy(seed):
-            data = self.model.synthetic_data(rows=n).to_dict()
-        coarse = np.stack([np.asarray(data[attribute(j)], dtype=int) for j in range(len(self.columns))], axis=1)
-        return cells.decode(coarse, self.codec, self.columns, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        return cells.decode(self.model.sample(n, rng), self.codec, self.columns, rng)
 
     # -- persistence: arrays + JSON, no pickles -------------------------------------------------------
     def save(self, directory: str | Path, *, metadata: dict) -> Path:
-        cliques = list(self.model.potentials.cliques)
-        arrays = {f"potential_{i}": np.asarray(self.model.potentials[cl].values) for i, cl in enumerate(cliques)}
+        cliques = list(self.model.potentials)
+        arrays = {f"potential_{i}": self.model.potentials[cl] for i, cl in enumerate(cliques)}
         return persistence.save_arrays(directory, arrays, {
             "generator": self.name,
             "is_dp": self.is_dp,
             "architecture": {"max_model_size_mb": self.max_model_size_mb, "round_iters": self.round_iters,
                              "final_iters": self.final_iters, "tolerance": self.tolerance},
-            "graphical_model": {"attributes": list(self.domain.attributes), "shape": list(self.domain.shape),
+            "graphical_model": {"engine": "numpy", "shape": list(self.shape),
                                 "cliques": [list(cl) for cl in cliques], "total": float(self.model.total)},
             "compression": [{"name": c.name, "mapping": list(c.mapping), "weights": list(c.weights)}
                             for c in self.columns],
@@ -260,15 +231,22 @@ class MarginalSynthesizer:
         obj = cls(TableCodec.from_dict(meta["codec"]), max_model_size_mb=arch["max_model_size_mb"],
                   round_iters=arch["round_iters"], final_iters=arch["final_iters"], tolerance=arch["tolerance"])
         gm = meta["graphical_model"]
-        obj.domain = Domain(gm["attributes"], gm["shape"])
+        obj.shape = tuple(gm["shape"])
         obj.columns = [cells.CompressedColumn(c["name"], tuple(c["mapping"]), tuple(c["weights"]))
                        for c in meta["compression"]]
         arrays = persistence.load_arrays(directory)
-        cliques = [tuple(cl) for cl in gm["cliques"]]
-        tables = {cl: Factor(obj.domain.project(cl), arrays[f"potential_{i}"]) for i, cl in enumerate(cliques)}
-        potentials = CliqueVector(obj.domain, cliques, tables)
-        marginals = marginal_oracles.message_passing_stable(potentials, gm["total"])
-        obj.model = MarkovRandomField(potentials=potentials, marginals=marginals, total=gm["total"])
+        stored = {}
+        for i, cl in enumerate(gm["cliques"]):
+            # Columns by index; models saved by the mbi engine named them "c<j>".
+            columns = [int(a[1:]) if isinstance(a, str) else int(a) for a in cl]
+            order = np.argsort(columns)
+            stored[tuple(int(columns[k]) for k in order)] = np.transpose(arrays[f"potential_{i}"], order)
+        tree = JunctionTree(obj.shape, list(stored))
+        potentials = {c: np.zeros([obj.shape[j] for j in c]) for c in tree.cliques}
+        for cl, values in stored.items():
+            home = tree.home(cl)
+            potentials[home] = potentials[home] + expand(values, cl, home)
+        obj.model = GraphicalModel(tree, potentials, gm["total"])
         obj.training_summary = meta.get("training", {})
         return obj
 
@@ -288,7 +266,7 @@ def expected_noise_l1(sigma: float, cells_: int) -> float:
     return math.sqrt(2 / math.pi) * sigma * cells_
 
 
-def eliminate(potentials: list[tuple[tuple, np.ndarray]], keep: tuple, domain: Domain) -> np.ndarray:
+def eliminate(potentials: list[tuple[tuple, np.ndarray]], keep: tuple, domain: tuple[int, ...]) -> np.ndarray:
     """The normalised marginal over ``keep`` of exp(Σ log-potentials): variable elimination,
     smallest resulting factor first, each new factor rescaled by its maximum (constants
     cancel in the normalisation), so nothing under- or overflows."""

@@ -17,10 +17,9 @@ import itertools
 import logging
 
 import numpy as np
-from mbi import LinearMeasurement
-
 from synth_pipeline.privacy.zcdp import ZcdpBudget, exponential_epsilon
 from synth_pipeline.progress import Rounds, rho_spent
+from synth_pipeline.synthesizers.marginal.engine import Observation
 from synth_pipeline.synthesizers.marginal.model import MarginalSynthesizer, l1
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ class MST(MarginalSynthesizer):
     name = "mst"
 
     def _select_and_measure(self, fine: np.ndarray, budget: ZcdpBudget,
-                            rng) -> list[LinearMeasurement]:
+                            rng) -> list[Observation]:
         d = fine.shape[1]
         third = budget.remaining / 3  # what the data-following bins left
         progress = Rounds(log, self.name)
@@ -49,13 +48,13 @@ class MST(MarginalSynthesizer):
                           measured=self._names(pair), rho_spent=budget.spent, rho=budget.rho)
         return measurements
 
-    def _select_tree(self, coarse: np.ndarray, one_ways: list[LinearMeasurement], budget: ZcdpBudget,
+    def _select_tree(self, coarse: np.ndarray, one_ways: list[Observation], budget: ZcdpBudget,
                      rho: float, rng, progress: Rounds) -> list[tuple]:
         """DP (exponential mechanism): Kruskal's algorithm with noisy choices."""
-        attrs = list(self.domain.attributes)
+        attrs = list(range(len(self.shape)))
         # Independence model from the noisy one-ways (post-processing).
         model = self._estimate(one_ways, iters=self.round_iters)
-        p = {a: np.asarray(model.project((a,)).datavector()) for a in attrs}
+        p = {a: model.project((a,)) for a in attrs}
         total = float(model.total)
         pairs = list(itertools.combinations(attrs, 2))
         error = {pair: l1(self._counts(coarse, pair), np.outer(p[pair[0]], p[pair[1]]).ravel() / max(total, 1.0))

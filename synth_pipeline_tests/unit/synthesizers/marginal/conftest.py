@@ -24,3 +24,12 @@ def fitted(small):
         models[name] = (generator_class(name)(TableCodec.from_schema(columns)).fit(frame, config=config, plan=plan),
                         plan)
     return models
+
+
+@pytest.fixture(scope="session")
+def mbi():
+    """mbi, private-pgm's engine on JAX, in float64: the reference the numpy engine is checked
+    against (a test dependency only)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return pytest.importorskip("mbi")

@@ -4,7 +4,6 @@ import pytest
 
 from synth_pipeline.schema import ColumnSpec
 from synth_pipeline.synthesizers.marginal.aim import AIM, LABEL_WEIGHT
-from synth_pipeline.synthesizers.marginal.model import attribute
 from synth_pipeline.synthesizers.transforms import TableCodec
 
 COLUMNS = [ColumnSpec("sex", "categorical", categories=("F", "M")),
@@ -16,14 +15,14 @@ COLUMNS = [ColumnSpec("sex", "categorical", categories=("F", "M")),
 def _aim(label):
     aim = AIM(TableCodec.from_schema(COLUMNS))
     aim.label = label
-    return aim, [attribute(j) for j in range(len(COLUMNS))]
+    return aim, list(range(len(COLUMNS)))
 
 
 def test_the_labels_pairs_weigh_more_and_every_pair_is_in_the_workload():
     aim, attrs = _aim("outcome")
     workload = aim._workload(attrs)
     assert len(workload) == 6
-    label = attribute(3)
+    label = 3
     assert {q: w for q, w in workload.items() if label in q} == {(a, label): LABEL_WEIGHT for a in attrs[:3]}
     assert all(w == 1.0 for q, w in workload.items() if label not in q)
     assert LABEL_WEIGHT > 1

@@ -1,6 +1,6 @@
 """The shared frame of MST and AIM (synth_pipeline.synthesizers.marginal.model): the ρ they
 spend adds up to the plan, decoding stays in the declared domain, saved models sample
-reproducibly, model sizes past the cap are refused, and inference matches mbi."""
+reproducibly, model sizes past the cap are refused, and variable elimination matches mbi."""
 
 import math
 
@@ -86,10 +86,10 @@ def test_model_size_cap_is_a_clear_error_not_an_out_of_memory():
         model.check()
 
 
-def test_numpy_variable_elimination_matches_mbi_on_a_loopy_model():
-    from mbi import CliqueVector, Domain, Factor, marginal_oracles
-
+def test_numpy_variable_elimination_matches_mbi_on_a_loopy_model(mbi):
     from synth_pipeline.synthesizers.marginal.model import eliminate
+
+    CliqueVector, Domain, Factor, marginal_oracles = mbi.CliqueVector, mbi.Domain, mbi.Factor, mbi.marginal_oracles
 
     domain = Domain(["a", "b", "c", "d"], [3, 4, 2, 5])
     rng = np.random.default_rng(0)
