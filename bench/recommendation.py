@@ -178,7 +178,7 @@ def report(rows: list[dict]) -> str:
             if "error" in r:
                 lines.append(f"| {name} | {epsilon:g} | {r['generator']} | {r['error'][:60]} | | | | | |")
                 continue
-            lines.append(f"| {name} | {epsilon:g} | {r['generator']}{fits(r)} | {r['auc_ratio']:.3f} | {r['skill_kept']:.3f} | "
+            lines.append(f"| {name} | {epsilon:g} | {r['generator']}{'*' if r.get('earlier') else ''}{fits(r)} | {r['auc_ratio']:.3f} | {r['skill_kept']:.3f} | "
                          f"{r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | {r['fit_seconds']:.0f} | "
                          f"{r['peak_rss_mb']:.0f} |")
         scored = [r for r in group if "error" not in r]
@@ -200,6 +200,8 @@ def report(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--report", action="store_true", help="print the markdown tables of --out and stop")
+    parser.add_argument("--earlier", help="with --report: a results file whose cells --out lacks are shown too, "
+                                          "marked * (measured at an earlier commit)")
     parser.add_argument("--tables", nargs="+", default=list(TABLES))
     parser.add_argument("--epsilons", type=float, nargs="+", default=list(EPSILONS))
     parser.add_argument("--generators", nargs="+", default=list(GENERATORS))
@@ -210,7 +212,12 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     if args.report:
-        print(report([json.loads(line) for line in out.read_text().splitlines()]))
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        if args.earlier:
+            have = {(r["table"], r["epsilon"], r["generator"]) for r in rows}
+            rows += [{**r, "earlier": True} for r in map(json.loads, Path(args.earlier).read_text().splitlines())
+                     if (r["table"], r["epsilon"], r["generator"]) not in have]
+        print(report(rows))
         return
     done = set()
     if out.exists():
