@@ -212,27 +212,62 @@ def calibrate(tree: JunctionTree, potentials: dict[Clique, np.ndarray], total: f
     return marginals
 
 
+def _least_squares(tree: JunctionTree, observations: list[Observation]):
+    """The weighted least-squares loss of marginals against the observations, and its gradient
+    on the maximal cliques. Observations of one clique are pooled (their inverse-variance mean:
+    the same loss up to a constant, which is kept), and each clique's marginal is summed from
+    its smallest observed superset, so a maximal clique is reduced once per superset chain."""
+    pooled: dict[Clique, list] = {}
+    for o in observations:
+        w = np.broadcast_to(1.0 / np.asarray(o.variance, dtype=float), o.values.shape)
+        entry = pooled.setdefault(o.clique, [0.0, 0.0, 0.0])
+        entry[0] = entry[0] + w
+        entry[1] = entry[1] + w * o.values
+        entry[2] += 0.5 * float(np.sum(w * o.values * o.values))
+    weight = {c: e[0] for c, e in pooled.items()}
+    target = {c: e[1] / e[0] for c, e in pooled.items()}
+    constant = sum(e[2] - 0.5 * float(np.sum(e[1] * e[1] / e[0])) for e in pooled.values())
+    largest_first = sorted(pooled, key=lambda c: -tree.size(c))
+    source = {}
+    for i, c in enumerate(largest_first):
+        supersets = [k for k in largest_first[:i] if set(c) < set(k)]
+        source[c] = min(supersets, key=tree.size) if supersets else tree.home(c)
+
+    def loss_and_gradient(mu):
+        marginal, loss = {}, constant
+        for c in largest_first:
+            src = source[c]
+            values = marginal[src] if src in marginal else mu[src]
+            marginal[c] = values if src == c else sum_to(values, src, c)
+        residual = {}
+        for c in largest_first:
+            diff = marginal[c].ravel() - target[c]
+            loss += 0.5 * float(np.sum(weight[c] * diff * diff))
+            residual[c] = (weight[c] * diff).reshape(marginal[c].shape)
+        grad = {c: np.zeros_like(v) for c, v in mu.items()}
+        for c in reversed(largest_first):  # smallest first: a clique's gradient joins its source's
+            src = source[c]
+            if src in residual and src != c:
+                residual[src] = residual[src] + expand(residual[c], c, src)
+            else:
+                grad[src] += expand(residual[c], c, src) if src != c else residual[c]
+        return loss, grad
+
+    return loss_and_gradient
+
+
 def estimate(shape: tuple[int, ...], observations: list[Observation], *, total: float, iters: int,
              tolerance: float = 0.0, warm_start: GraphicalModel | None = None) -> GraphicalModel:
     """The graphical model closest (weighted least squares) to the noisy marginals: entropic
     mirror descent on the log-potentials, step size by backtracking (private-pgm's rule)."""
     tree = JunctionTree(shape, [o.clique for o in observations])
-    home = [tree.home(o.clique) for o in observations]
     theta = {c: np.zeros([shape[a] for a in c]) for c in tree.cliques}
     if warm_start is not None:  # a starting point only: a potential no new clique holds is left out
         for c, values in warm_start.potentials.items():
             if any(set(c) <= set(k) for k in tree.cliques):
                 target = tree.home(c)
                 theta[target] = theta[target] + expand(values, c, target)
-    weights = [1.0 / np.asarray(o.variance, dtype=float) for o in observations]
-
-    def loss_and_gradient(mu):
-        loss, grad = 0.0, {c: np.zeros_like(v) for c, v in mu.items()}
-        for o, h, w in zip(observations, home, weights):
-            diff = sum_to(mu[h], h, o.clique).ravel() - o.values
-            loss += 0.5 * float(np.sum(w * diff * diff))
-            grad[h] += expand((w * diff).reshape([shape[a] for a in o.clique]), o.clique, h)
-        return loss, grad
+    loss_and_gradient = _least_squares(tree, observations)
 
     mu = calibrate(tree, theta, total)
     loss, grad = loss_and_gradient(mu)
