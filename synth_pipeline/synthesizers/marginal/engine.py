@@ -43,22 +43,13 @@ def expand(values: np.ndarray, attrs: Clique, target: Clique) -> np.ndarray:
     return moved.reshape([values.shape[attrs.index(a)] if a in attrs else 1 for a in target])
 
 
-def _reduce(values: np.ndarray, attrs: Clique, keep: Clique, *, log: bool) -> np.ndarray:
-    """Sum (or log-sum-exp) out every attribute not in ``keep``; axes in ``keep``'s order."""
+def sum_to(values: np.ndarray, attrs: Clique, keep: Clique) -> np.ndarray:
+    """Sum out every attribute not in ``keep``; axes in ``keep``'s order."""
     axes = tuple(i for i, a in enumerate(attrs) if a not in keep)
     if axes:
-        if log:
-            top = values.max(axis=axes, keepdims=True)
-            top = np.where(np.isfinite(top), top, 0.0)
-            values = np.squeeze(np.log(np.exp(values - top).sum(axis=axes, keepdims=True)) + top, axis=axes)
-        else:
-            values = values.sum(axis=axes)
+        values = values.sum(axis=axes)
     left = tuple(a for a in attrs if a in keep)
     return np.transpose(values, [left.index(a) for a in keep]) if left != tuple(keep) else values
-
-
-def sum_to(values: np.ndarray, attrs: Clique, keep: Clique) -> np.ndarray:
-    return _reduce(values, attrs, keep, log=False)
 
 
 class JunctionTree:
@@ -183,32 +174,33 @@ class GraphicalModel:
 
 
 def calibrate(tree: JunctionTree, potentials: dict[Clique, np.ndarray], total: float) -> dict[Clique, np.ndarray]:
-    """Belief propagation on the tree (log space): each maximal clique's marginal, in counts."""
+    """Belief propagation on the tree: each maximal clique's marginal, in counts. In probability
+    space, one exponential per clique (its potential less its maximum), every message rescaled
+    to sum 1 (the scale cancels in the normalisation), so nothing under- or overflows."""
+    factor = {c: np.exp(v - v.max()) for c, v in potentials.items()}
     messages: dict[tuple[Clique, Clique], np.ndarray] = {}
 
-    def belief(c: Clique) -> np.ndarray:
-        out = potentials[c].copy()
-        for (src, dst), m in messages.items():
-            if dst == c:
-                out += expand(m, _separator(src, dst), c)
+    def product(c: Clique, skip: Clique | None = None) -> np.ndarray:
+        out = factor[c]
+        for k in tree.children(c) + ([tree.parent[c]] if tree.parent[c] is not None else []):
+            if k != skip and (k, c) in messages:
+                out = out * expand(messages[(k, c)], _separator(k, c), c)
         return out
 
+    def send(values: np.ndarray, c: Clique, to: Clique) -> None:
+        m = sum_to(values, c, _separator(c, to))
+        messages[(c, to)] = m / max(float(m.sum()), 1e-300)
+
     for c in reversed(tree.order):  # leaves to root
-        parent = tree.parent[c]
-        if parent is not None:
-            messages[(c, parent)] = _reduce(belief(c), c, _separator(c, parent), log=True)
-    beliefs = {}
+        if tree.parent[c] is not None:
+            send(product(c), c, tree.parent[c])
     for c in tree.order:  # root to leaves: the parent's message to c is in by now
-        beliefs[c] = belief(c)
         for k in tree.children(c):
-            sep = _separator(c, k)
-            messages[(c, k)] = _reduce(beliefs[c] - expand(messages[(k, c)], sep, c), c, sep, log=True)
+            send(product(c, skip=k), c, k)
     marginals = {}
     for c in tree.order:
-        b = belief(c)
-        top = b.max()
-        p = np.exp(b - top)
-        marginals[c] = total * p / p.sum()
+        p = product(c)
+        marginals[c] = total * p / max(float(p.sum()), 1e-300)
     return marginals
 
 
