@@ -106,7 +106,7 @@ def fit_project(name: str, generator: str, epsilon: float, out: str, queue) -> N
     queue.put(row)
 
 
-def fit_peer(name: str, generator: str, epsilon: float, out: str, work: Path, train, schema) -> dict:
+def fit_peer(name: str, generator: str, epsilon: float, out: str, work: Path, train, schema, limit: float) -> dict:
     """Run peer_fit.py in the peer's venv on the training split and the declared domain."""
     _, plan = release_plan(schema, {"dpmm-mst": "mst"}.get(generator, "aim"), epsilon)  # δ: max_rows only
     train_csv, domain_json, meta = work / "train.csv", work / "domain.json", work / "meta.json"
@@ -116,10 +116,38 @@ def fit_peer(name: str, generator: str, epsilon: float, out: str, work: Path, tr
     cmd = [str(PEER_PYTHON), str(PEER_FIT), "--train", str(train_csv), "--domain", str(domain_json),
            "--generator", generator.removeprefix("dpmm-"), "--epsilon", str(epsilon), "--delta", str(plan.delta),
            "--rows", str(len(train)), "--out", out, "--meta", str(meta)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after the {limit:.0f} s limit"}
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:300]}
     return {**json.loads(meta.read_text()), "delta": plan.delta}
+
+
+def run_project(ctx, name: str, generator: str, epsilon: float, out: str, limit: float) -> dict:
+    """fit_project in a spawned child, stopped at ``limit`` seconds; a child that dies without a
+    result (killed, out of memory) is a result too, never a hang."""
+    import queue as queues
+
+    results = ctx.Queue()
+    proc = ctx.Process(target=fit_project, args=(name, generator, epsilon, out, results))
+    proc.start()
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            row = results.get(timeout=5)
+            break
+        except queues.Empty:
+            if not proc.is_alive():
+                row = {"error": f"fit process ended without a result (exit code {proc.exitcode})"}
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                row = {"error": f"stopped after the {limit:.0f} s limit"}
+                break
+    proc.join()
+    return row
 
 
 def tvd(real, synthetic, columns) -> tuple[float, float]:
@@ -194,6 +222,7 @@ def main() -> None:
     parser.add_argument("--generators", nargs="+", default=list(GENERATORS),
                         choices=GENERATORS + ("dpmm-privbayes",))
     parser.add_argument("--out", default=str(ROOT / "bench/results_peers.jsonl"))
+    parser.add_argument("--limit", type=float, default=1800.0, help="seconds one fit may take before it is stopped")
     args = parser.parse_args()
     out = Path(args.out)
     if args.report:
@@ -215,13 +244,9 @@ def main() -> None:
             for epsilon, generator in todo:
                 synthetic_csv = str(Path(work) / "synthetic.csv")
                 if generator.startswith("dpmm-"):
-                    row = fit_peer(name, generator, epsilon, synthetic_csv, Path(work), train, schema)
+                    row = fit_peer(name, generator, epsilon, synthetic_csv, Path(work), train, schema, args.limit)
                 else:
-                    queue = ctx.Queue()
-                    proc = ctx.Process(target=fit_project, args=(name, generator, epsilon, synthetic_csv, queue))
-                    proc.start()
-                    row = queue.get()
-                    proc.join()
+                    row = run_project(ctx, name, generator, epsilon, synthetic_csv, args.limit)
                 row = {"table": name, "generator": generator, "epsilon": epsilon, "train_rows": len(train),
                        "columns": len(schema.modelled_columns), **row}
                 if "error" not in row:
