@@ -22,6 +22,7 @@ from synth_pipeline.raw_data_messages import explain, headerless, missing_column
 from synth_pipeline.schema import ColumnSpec, TableSchema
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+GX_INLINE_ENV = "SYNTH_PIPELINE_GX_INLINE"  # "1": run Great Expectations in this process (the tests do)
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,39 @@ def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema, empty: set[
     return outcomes
 
 
-def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, suite_items: list) -> list[ExpectationOutcome]:
+def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
+                 well_typed: set[str]) -> list[ExpectationOutcome]:
+    """The GX suite, in a child process unless ``GX_INLINE_ENV`` is set: Great Expectations
+    stays ~100 MB resident once imported (BENCHMARKS.md, the marginal engine), which training
+    and the audit after the gate would otherwise carry. Only names and counts come back."""
+    if not checked:
+        return []
+    frame = frame[[n for n in schema.names if n in checked]]
+    if os.environ.get(GX_INLINE_ENV) == "1":
+        return _run_gx(frame, schema, checked, well_typed)
+    import pickle
+    import subprocess
+    import sys
+
+    # A fresh interpreter reading the frame from a pipe (never a file): multiprocessing's spawn
+    # would re-run an unguarded __main__ of the caller's script, and fork copies its threads.
+    child = subprocess.run([sys.executable, "-m", "synth_pipeline.gx_child"],
+                           input=pickle.dumps((frame, schema, checked, well_typed)),
+                           capture_output=True, env={**os.environ, GX_INLINE_ENV: "1"})
+    if child.returncode != 0 or not child.stdout:  # its stderr may quote a value: not shown
+        raise RuntimeError(f"the raw-data expectations' child process ended with exit code {child.returncode}; "
+                           f"set {GX_INLINE_ENV}=1 to run them in this process and see why")
+    status, payload = pickle.loads(child.stdout)  # our own child's answer
+    if status == "error":
+        raise payload
+    return payload
+
+
+def _run_gx(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
+            well_typed: set[str]) -> list[ExpectationOutcome]:
     """Run the GX suite and keep, of each result, the expectation and column names and the
     unexpected count: GX's results hold raw values (partial_unexpected_list, observed min/max)."""
+    suite_items = _expectations_for(schema, checked, well_typed)
     if not suite_items:
         return []
     import great_expectations as gx
@@ -203,7 +234,7 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     empty = {n for n in schema.names if n in present and frame[n].isna().all()}
     checked = {n for n in schema.names if n in present} - empty
     well_typed = {n for n in checked if schema.column(n).is_numeric and _is_number_dtype(frame[n])}
-    outcomes = _gx_outcomes(frame, schema, _expectations_for(schema, checked, well_typed))
+    outcomes = _gx_outcomes(frame, schema, checked, well_typed)
     outcomes.extend(_type_outcomes(frame, schema, checked))
     outcomes.extend(_learnability_outcomes(frame, schema, empty, checked))
     order = {name: i for i, name in enumerate(schema.names)}

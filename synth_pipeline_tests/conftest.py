@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("SYNTH_PIPELINE_DEVICE", "cpu")
+# Great Expectations in this process: a child per raw-data gate would import it again each time.
+# test_expectations.py checks the child path itself.
+os.environ.setdefault("SYNTH_PIPELINE_GX_INLINE", "1")
 
 from synth_pipeline_tests.helpers import SAMPLE, SCHEMA, TEST_MAX_ROWS, fixed_split  # noqa: E402
 

@@ -15,6 +15,9 @@ from synth_pipeline.evaluation.stats import share_ci, share_upper
 from synth_pipeline.schema import TableSchema
 
 
+HASH_CHUNK = 5000
+
+
 def _row_hashes(x: np.ndarray) -> np.ndarray:
     return pd.util.hash_pandas_object(pd.DataFrame(x), index=False).to_numpy()
 
@@ -53,7 +56,9 @@ def dcr(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFr
     closer = np.mean(nearest_train < nearest_hold) + 0.5 * np.mean(nearest_train == nearest_hold)
     with np.errstate(divide="ignore", invalid="ignore"):
         nndr = np.where(synth_two[:, -1] > 0, synth_two[:, 0] / synth_two[:, -1], 1.0)
-    copies = np.isin(_row_hashes(distance_matrix(synthetic, columns)), _row_hashes(train_all))
+    train_hashes = _row_hashes(train_all)
+    copies = np.concatenate([np.isin(_row_hashes(distance_matrix(synthetic.iloc[i:i + HASH_CHUNK], columns)), train_hashes)
+                             for i in range(0, len(synthetic), HASH_CHUNK)])  # in chunks: the audit's memory peak
     return {
         "dcr_share": float(closer),
         "dcr_share_ci": share_ci(float(closer), len(synth_x)),

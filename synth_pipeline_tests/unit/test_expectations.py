@@ -339,3 +339,35 @@ def test_a_numeric_code_list_is_checked_and_the_message_never_quotes_the_odd_val
     (problem,) = report.problems()
     assert problem.startswith("column 'grade': expected one of its 3 declared values; 1 row") and "1.75" not in problem
     assert validate_raw(frame.iloc[:4], schema).success
+
+
+def test_the_child_process_gives_the_inline_outcomes_and_only_names_and_counts(toy_schema, clean, monkeypatch):
+    """The gate's default path: GX in a fresh interpreter fed through a pipe, so that its memory
+    leaves with it. Same outcomes as inline, on a clean drop and on one failing three ways."""
+    from synth_pipeline.expectations import GX_INLINE_ENV
+
+    bad = clean.copy()
+    bad.loc[0, "age"] = CANARY_NUMBER  # over the bound
+    bad["colour"] = pd.Series([CANARY_TEXT, "green", "blue", "red"], dtype="string")
+    bad.loc[1, "score"] = np.nan  # not nullable
+    inline = [validate_raw(frame, toy_schema) for frame in (clean, bad)]
+    monkeypatch.delenv(GX_INLINE_ENV, raising=False)
+    child = [validate_raw(frame, toy_schema) for frame in (clean, bad)]
+    assert [r.outcomes for r in child] == [r.outcomes for r in inline]
+    assert child[0].success and not child[1].success
+    assert _failed_columns(child[1]) == {"age", "colour", "score"}
+    assert not any(CANARY_TEXT in p or str(CANARY_NUMBER) in p for p in child[1].problems())
+
+
+def test_a_failing_child_raises_without_its_output(toy_schema, clean, monkeypatch):
+    """A child that dies says how to see why, and never relays what it printed."""
+    import subprocess
+
+    from synth_pipeline.expectations import GX_INLINE_ENV
+
+    monkeypatch.delenv(GX_INLINE_ENV, raising=False)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 1, stdout=b"", stderr=CANARY_TEXT.encode()))
+    with pytest.raises(RuntimeError, match=GX_INLINE_ENV) as err:
+        validate_raw(clean, toy_schema)
+    assert CANARY_TEXT not in str(err.value)
