@@ -35,7 +35,8 @@ def test_the_tree_holds_every_clique_and_its_marginals_are_exact():
     model = GraphicalModel(tree, potentials, total=100.0)
     for query in [(0,), (1,), (3, 4), (0, 2)]:
         expected = 100.0 * eliminate(list(potentials.items()), query, SHAPE)
-        np.testing.assert_allclose(model.project(query), expected, atol=1e-10)
+        # belief propagation runs in float32 (engine._exp_shifted): exact to its precision
+        np.testing.assert_allclose(model.project(query), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_estimates_agree_with_mbi_mirror_descent(mbi):
