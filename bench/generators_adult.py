@@ -15,9 +15,10 @@ import itertools
 import json
 import multiprocessing as mp
 import platform
-import resource
 import time
 from pathlib import Path
+
+from recommendation import peak_rss_mb  # bench/ is on the path of the script and its children
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,7 @@ def one(generator: str, epsilon: float | None, queue) -> None:
         "column_pair_trends": round(fidelity["column_pair_trends"], 4),
         "fit_seconds": round(fit_seconds, 1),
         "sample_100k_seconds": round(sample_seconds, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": peak_rss_mb(),
     })
 
 

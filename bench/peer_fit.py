@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from importlib.metadata import version
@@ -70,6 +69,13 @@ def read_train(path: str, domain: dict) -> pd.DataFrame:
 def dpmm_domain(domain: dict) -> dict:
     return {col: ({"categories": list(spec["categories"])} if "categories" in spec
                   else {"lower": spec["bounds"][0], "upper": spec["bounds"][1]}) for col, spec in domain.items()}
+
+
+def _peak_rss_mb() -> int:
+    """This process's own peak (VmHWM; ru_maxrss would carry the harness's across exec). A copy of
+    recommendation.peak_rss_mb: this script runs in the peer's venv, apart from the project."""
+    with open("/proc/self/status") as status:
+        return round(next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024)
 
 
 def main() -> None:
@@ -106,7 +112,7 @@ def main() -> None:
     proc = pipe.proc
     meta = {
         "fit_seconds": round(fit_seconds, 2), "sample_seconds": round(sample_seconds, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mb": _peak_rss_mb(),
         "dpmm": version("dpmm"), "generator_epsilon": gen_epsilon, "delta": args.delta,
         "binner": proc.binner_type, "proc_epsilon_spent": round(sum(e or 0.0 for e in proc.spent_epsilon.values()), 6),
         "bins": proc.n_bins, "bounds_honoured": all(  # the outer bin edges are the declared bounds

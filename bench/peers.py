@@ -17,7 +17,7 @@ schema (``schema_with_statistics``: nothing left open, so ``plan_training`` buys
 dpmm as its ``domain`` (see bench/peer_fit.py: dpmm still spends 0.1 of the total ε on PrivTree
 bins inside the bounds, and its generator gets the rest).
 
-Each (table, ε, generator) fits in its own process, peak RSS being that process's ru_maxrss after
+Each (table, ε, generator) fits in its own process, peak RSS being that process's own high-water mark (VmHWM) after
 fitting and sampling (before any scoring):
 - ``aim``, ``mst``: as bench/recommendation.py ``one()`` configures a release (``recommend`` for the
   public max_rows, generator and ε replaced: ``recommendation.release_plan``; ``fit_generator``, ``model.sample``),
@@ -44,13 +44,12 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import resource
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from recommendation import TABLES, fixed_split, release_plan, table  # bench/ is on the path of the script and its children
+from recommendation import TABLES, fixed_split, peak_rss_mb, release_plan, table  # bench/ is on the path of the script and its children
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_PYTHON = ROOT / "bench/.venv-peer/bin/python"
@@ -102,7 +101,7 @@ def fit_project(name: str, generator: str, epsilon: float, out: str, queue) -> N
         synthetic.to_csv(out, index=False)
     except Exception as exc:  # a refusal or a failure is a result too
         row = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    row["peak_rss_mb"] = peak_rss_mb()
     queue.put(row)
 
 
