@@ -163,11 +163,12 @@ def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
     if not checked:
         return []
     frame = frame[[n for n in schema.names if n in checked]]
-    if os.environ.get(GX_INLINE_ENV) == "1":
+    import sys
+
+    if os.environ.get(GX_INLINE_ENV) == "1" or not sys.executable:  # no interpreter to start: run it here
         return _run_gx(frame, schema, checked, well_typed)
     import pickle
     import subprocess
-    import sys
 
     # A fresh interpreter reading the frame from a pipe (never a file): multiprocessing's spawn
     # would re-run an unguarded __main__ of the caller's script, and fork copies its threads.
