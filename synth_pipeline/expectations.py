@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import subprocess
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,25 +82,24 @@ class RawDataReport:
         }
 
 
-def _expectations_for(schema: TableSchema, checked: set[str], well_typed: set[str]) -> list:
-    """GX expectations, one per declared fact: nulls, bounds, value sets. Bounds only where
-    the column is numerically typed (GX would compare text with numbers)."""
-    import great_expectations.expectations as gxe
-
+def _expectations_for(schema: TableSchema, checked: set[str], well_typed: set[str]) -> list[tuple[str, dict]]:
+    """GX expectations as (class name in ``great_expectations.expectations``, keyword arguments),
+    one per declared fact: nulls, bounds, value sets. Bounds only where the column is
+    numerically typed (GX would compare text with numbers). Public schema only; plain data,
+    so the suite is known, and sent to the child, without importing GX here."""
     suite = []
     for col in schema.columns:
         if col.name not in checked:
             continue
         if not col.nullable:
-            suite.append(gxe.ExpectColumnValuesToNotBeNull(column=col.name))
+            suite.append(("ExpectColumnValuesToNotBeNull", {"column": col.name}))
         if col.bounds is not None and col.name in well_typed:
-            suite.append(
-                gxe.ExpectColumnValuesToBeBetween(column=col.name, min_value=col.bounds[0], max_value=col.bounds[1])
-            )
+            suite.append(("ExpectColumnValuesToBeBetween",
+                          {"column": col.name, "min_value": col.bounds[0], "max_value": col.bounds[1]}))
         if col.value_set is not None:
-            suite.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.value_set)))
+            suite.append(("ExpectColumnValuesToBeInSet", {"column": col.name, "value_set": list(col.value_set)}))
         elif col.values is not None and col.name in well_typed:  # a numeric code list
-            suite.append(gxe.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.values)))
+            suite.append(("ExpectColumnValuesToBeInSet", {"column": col.name, "value_set": list(col.values)}))
     return suite
 
 
@@ -155,25 +157,21 @@ def _learnability_outcomes(frame: pd.DataFrame, schema: TableSchema, empty: set[
     return outcomes
 
 
-def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
-                 well_typed: set[str]) -> list[ExpectationOutcome]:
+def _gx_outcomes(frame: pd.DataFrame, suite_name: str, suite: list[tuple[str, dict]]) -> list[ExpectationOutcome]:
     """The GX suite, in a child process unless ``GX_INLINE_ENV`` is set: Great Expectations
-    stays ~100 MB resident once imported (BENCHMARKS.md, the marginal engine), which training
-    and the audit after the gate would otherwise carry. Only names and counts come back."""
-    if not checked:
+    stays ~100 MB resident once imported (BENCHMARKS.md, "The whole `synthesize` under
+    0.5 GB"), which training and the audit after the gate would otherwise carry. Only names
+    and counts come back. An empty suite starts nothing."""
+    if not suite:
         return []
-    frame = frame[[n for n in schema.names if n in checked]]
-    import sys
-
+    columns = {kwargs["column"] for _, kwargs in suite}
+    frame = frame[[n for n in frame.columns if n in columns]]
     if os.environ.get(GX_INLINE_ENV) == "1" or not sys.executable:  # no interpreter to start: run it here
-        return _run_gx(frame, schema, checked, well_typed)
-    import pickle
-    import subprocess
-
+        return _run_gx(frame, suite_name, suite)
     # A fresh interpreter reading the frame from a pipe (never a file): multiprocessing's spawn
     # would re-run an unguarded __main__ of the caller's script, and fork copies its threads.
     child = subprocess.run([sys.executable, "-m", "synth_pipeline.gx_child"],
-                           input=pickle.dumps((frame, schema, checked, well_typed)),
+                           input=pickle.dumps((frame, suite_name, suite)),
                            capture_output=True, env={**os.environ, GX_INLINE_ENV: "1"})
     if child.returncode != 0 or not child.stdout:  # its stderr may quote a value: not shown
         raise RuntimeError(f"the raw-data expectations' child process ended with exit code {child.returncode}; "
@@ -184,14 +182,11 @@ def _gx_outcomes(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
     return payload
 
 
-def _run_gx(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
-            well_typed: set[str]) -> list[ExpectationOutcome]:
+def _run_gx(frame: pd.DataFrame, suite_name: str, suite_items: list[tuple[str, dict]]) -> list[ExpectationOutcome]:
     """Run the GX suite and keep, of each result, the expectation and column names and the
     unexpected count: GX's results hold raw values (partial_unexpected_list, observed min/max)."""
-    suite_items = _expectations_for(schema, checked, well_typed)
-    if not suite_items:
-        return []
     import great_expectations as gx
+    import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     # GX logs progress at INFO, one of its loggers with its own level: quiet them all.
@@ -202,9 +197,9 @@ def _run_gx(frame: pd.DataFrame, schema: TableSchema, checked: set[str],
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("drop")
     batch_definition = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole")
-    suite = gx.ExpectationSuite(name=f"{schema.dataset}_raw")
-    for item in suite_items:
-        suite.add_expectation(item)
+    suite = gx.ExpectationSuite(name=suite_name)
+    for kind, kwargs in suite_items:
+        suite.add_expectation(getattr(gxe, kind)(**kwargs))
     result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(suite)
     outcomes = []
     for item in result.results:
@@ -235,7 +230,7 @@ def validate_raw(frame: pd.DataFrame, schema: TableSchema) -> RawDataReport:
     empty = {n for n in schema.names if n in present and frame[n].isna().all()}
     checked = {n for n in schema.names if n in present} - empty
     well_typed = {n for n in checked if schema.column(n).is_numeric and _is_number_dtype(frame[n])}
-    outcomes = _gx_outcomes(frame, schema, checked, well_typed)
+    outcomes = _gx_outcomes(frame, f"{schema.dataset}_raw", _expectations_for(schema, checked, well_typed))
     outcomes.extend(_type_outcomes(frame, schema, checked))
     outcomes.extend(_learnability_outcomes(frame, schema, empty, checked))
     order = {name: i for i, name in enumerate(schema.names)}

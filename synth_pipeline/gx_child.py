@@ -1,6 +1,6 @@
 """The raw-data gate's Great Expectations run in a child process (``expectations._gx_outcomes``).
 
-Reads the pickled (frame, schema, checked, well_typed) from stdin and writes ("ok", outcomes) or
+Reads the pickled (frame, suite name, suite as (class name, kwargs) pairs) from stdin and writes ("ok", outcomes) or
 ("error", exception) as a pickle to stdout. Reads private values, NOT DP: only expectation names,
 column names and counts go back (``ExpectationOutcome``); anything GX prints goes to stderr,
 which the parent never shows.
@@ -19,9 +19,9 @@ def main() -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from synth_pipeline.expectations import _run_gx
 
-    frame, schema, checked, well_typed = pickle.loads(sys.stdin.buffer.read())  # from our own parent
+    frame, suite_name, suite = pickle.loads(sys.stdin.buffer.read())  # from our own parent
     try:
-        result = ("ok", _run_gx(frame, schema, checked, well_typed))
+        result = ("ok", _run_gx(frame, suite_name, suite))
     except Exception as exc:  # the parent raises it as the inline run would
         result = ("error", exc)
     try:

@@ -80,8 +80,8 @@ def evaluate_synthetic(*, real_train: pd.DataFrame, holdout: pd.DataFrame, synth
 
     def section(number: int, name: str, compute) -> None:
         start = time.perf_counter()
-        # scikit-learn's pairwise chunks may take 1 GB by default; 64 MB keeps the audit's peak
-        # near its inputs at no measurable cost in time (BENCHMARKS.md, the marginal engine)
+        # scikit-learn's pairwise chunks may take 1 GB by default: 64 MB bounds them for larger
+        # tables (on Adult no change was measured: BENCHMARKS.md, "The whole `synthesize` under 0.5 GB")
         with phase(log, "evaluation", name, number=number, total=len(sections)), \
                 sklearn.config_context(working_memory=WORKING_MEMORY_MB):  # metric names and timing only
             try:
