@@ -219,7 +219,7 @@ def cmd_ledger(args) -> int:
     ledger = _ledger(args)
     if args.ledger_command == "show":
         datasets = [args.dataset] if args.dataset else ledger.datasets()
-        result = {"ledger": str(ledger.path), "datasets": [ledger.spend(d).as_dict() for d in datasets]}
+        result = {"ledger": ledger.location, "datasets": [ledger.spend(d).as_dict() for d in datasets]}
         lines = [line for d in result["datasets"] for line in _spend_lines(d)] or ["no dataset in the ledger yet"]
     elif args.ledger_command == "set-budget":
         budget = ledger.set_budget(args.dataset, epsilon=args.epsilon, delta=args.delta,
@@ -228,8 +228,17 @@ def cmd_ledger(args) -> int:
         result = {"dataset": budget.dataset, "budget": budget.__dict__, "spend": ledger.spend(args.dataset).as_dict()}
         lines = _spend_lines(result["spend"])
     elif args.ledger_command == "history":
-        result = {"ledger": str(ledger.path), "events": ledger.history(args.dataset)}
+        result = {"ledger": ledger.location, "events": ledger.history(args.dataset)}
         lines = [_event_line(e) for e in result["events"]] or ["no event recorded"]
+    elif args.ledger_command == "pending":
+        events = [e for e in ledger.history(args.dataset) if e["status"] == "reserved"]
+        result = {"ledger": ledger.location, "reserved": events}
+        lines = [_event_line(e) + f"  event={e['event_id']}" for e in events] or ["no reservation is pending"]
+    elif args.ledger_command == "refund":
+        ledger.refund(args.event_id, note=args.note)
+        event = next(e for e in ledger.history() if e["event_id"] == args.event_id)
+        result = {"ledger": ledger.location, "refunded": event}
+        lines = ["refunded: " + _event_line(event)]
     else:  # export
         events = ledger.history(args.dataset)
         if args.format == "json":
@@ -320,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     def ledger_options(p):
-        p.add_argument("--ledger", default="data/state/ledger.duckdb", help="ledger file (DuckDB)")
+        p.add_argument("--ledger", default=os.environ.get("SYNTH_PIPELINE_LEDGER", "data/state/ledger.duckdb"),
+                       help="the ledger: a DuckDB file, or a postgresql://USER@HOST:PORT/DB URL "
+                            "(default: $SYNTH_PIPELINE_LEDGER, else data/state/ledger.duckdb)")
         p.add_argument("--budget-epsilon", type=_positive_float, default=10.0,
                        help="budget ε given to a dataset on first use (default 10)")
         p.add_argument("--budget-delta", type=_positive_float, default=1e-5,
@@ -371,7 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("dataset", nargs="?")
     exp.add_argument("--format", choices=("csv", "json"), default="csv")
     exp.add_argument("--output", required=True)
-    for p in (show, setb, hist, exp):
+    pend = led_sub.add_parser("pending", help="reservations neither committed nor refunded (a run under way, or "
+                                              "one that died before its DP computation started)")
+    pend.add_argument("dataset", nargs="?")
+    refund = led_sub.add_parser("refund", help="give back a reservation whose run died before any DP computation "
+                                               "(committed events are spent for good and cannot be refunded)")
+    refund.add_argument("event_id")
+    refund.add_argument("--note", required=True, help="why (recorded with the refund)")
+    for p in (show, setb, hist, exp, pend, refund):
         ledger_options(p)
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
     led.set_defaults(func=cmd_ledger)

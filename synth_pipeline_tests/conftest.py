@@ -89,3 +89,31 @@ def project(tmp_path):
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home), overrides=instance_settings()) as instance:
         yield Project(tmp_path, instance)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole session (``helpers.postgres``). Skipped where
+    no PostgreSQL is installed, unless SYNTH_PIPELINE_REQUIRE_POSTGRES=1 (CI sets it), where
+    its absence fails the tests instead."""
+    from synth_pipeline_tests.helpers.postgres import PostgresUnavailable, ThrowawayPostgres
+
+    try:
+        server = ThrowawayPostgres().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("SYNTH_PIPELINE_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here (SYNTH_PIPELINE_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def ledger_location(request, tmp_path) -> str:
+    """Where a ledger lives: a new DuckDB file, or a new database on the throwaway PostgreSQL
+    server. Tests taking it form the ledger's contract suite and run on both backends."""
+    if request.param == "duckdb":
+        return str(tmp_path / "ledger" / "privacy.duckdb")
+    return request.getfixturevalue("postgres_server").new_database()

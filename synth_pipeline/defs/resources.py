@@ -63,18 +63,28 @@ class ProjectFiles(dg.ConfigurableResource):
 
 
 class LedgerResource(dg.ConfigurableResource):
-    """The DuckDB privacy ledger, in a file of its own; a dataset without a budget gets the default."""
+    """The privacy ledger: a DuckDB file of its own by default, or a PostgreSQL database when runs
+    spread over several processes or machines (``url``: ``postgresql://USER@HOST:PORT/DB``). With
+    neither ``url`` nor ``path`` set, the SYNTH_PIPELINE_LEDGER variable (a URL or a file) chooses,
+    else data/state/ledger.duckdb. A dataset without a budget gets the default."""
 
-    path: str = "data/state/ledger.duckdb"
+    path: str = ""
+    url: str = ""
     root: str = ""
     default_budget_epsilon: float = 10.0
     default_budget_delta: float = 1e-5
 
-    def ledger(self) -> PrivacyLedger:
-        p = Path(self.path)
+    def location(self) -> str:
+        chosen = self.url or self.path or os.environ.get("SYNTH_PIPELINE_LEDGER", "") or "data/state/ledger.duckdb"
+        if chosen.startswith(("postgresql://", "postgres://")):
+            return chosen
+        p = Path(chosen)
         if not p.is_absolute():
             p = (Path(self.root) if self.root else project_root()) / p
-        return PrivacyLedger(p, default_budget_epsilon=self.default_budget_epsilon,
+        return str(p)
+
+    def ledger(self) -> PrivacyLedger:
+        return PrivacyLedger(self.location(), default_budget_epsilon=self.default_budget_epsilon,
                              default_budget_delta=self.default_budget_delta)
 
 

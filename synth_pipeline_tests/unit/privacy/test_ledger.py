@@ -26,8 +26,8 @@ def _quiet_absl():
 
 
 @pytest.fixture
-def ledger(tmp_path) -> PrivacyLedger:
-    return PrivacyLedger(tmp_path / "ledger" / "privacy.duckdb")
+def ledger(ledger_location) -> PrivacyLedger:
+    return PrivacyLedger(ledger_location)
 
 
 @pytest.fixture
@@ -133,8 +133,8 @@ def test_released_reservations_stop_counting(basic):
     assert _reserve(basic, "third", epsilon=2.5).status == "reserved"
 
 
-def test_reserved_spend_counts_after_a_crash(tmp_path):
-    path = tmp_path / "ledger.duckdb"
+def test_reserved_spend_counts_after_a_crash(ledger_location):
+    path = ledger_location
     first = PrivacyLedger(path)
     first.set_budget("adult", epsilon=2.0, delta=1e-4, composition="basic")
     _reserve(first, "crashed-run", epsilon=1.5)  # the process dies here: never committed nor released
@@ -195,16 +195,16 @@ def test_tight_uses_the_budget_delta(ledger):
     assert ledger.spend("adult").tight_epsilon == pytest.approx(dp_sgd_epsilon(**SGD_PARAMS, delta=1e-7))
 
 
-def test_tight_is_at_most_basic(tmp_path):
+def test_tight_is_at_most_basic(ledger_location):
     eps = dp_sgd_epsilon(**SGD_PARAMS, delta=1e-5)
     spends = {}
     for composition in ("tight", "basic"):
-        ledger = PrivacyLedger(tmp_path / f"{composition}.duckdb")
-        ledger.set_budget("adult", epsilon=100.0, delta=1e-3, composition=composition)
+        ledger = PrivacyLedger(ledger_location)
+        ledger.set_budget(f"adult-{composition}", epsilon=100.0, delta=1e-3, composition=composition)
         for i in range(4):
-            ledger.reserve(dataset="adult", run_key=f"r{i}", mechanism="dp-sgd", params=SGD_PARAMS,
+            ledger.reserve(dataset=f"adult-{composition}", run_key=f"r{i}", mechanism="dp-sgd", params=SGD_PARAMS,
                            epsilon=eps, delta=1e-5)
-        spends[composition] = ledger.spend("adult")
+        spends[composition] = ledger.spend(f"adult-{composition}")
     tight, basic = spends["tight"], spends["basic"]
     assert tight.basic_epsilon == pytest.approx(4 * eps)
     assert tight.tight_epsilon <= tight.basic_epsilon
@@ -215,16 +215,16 @@ def test_tight_is_at_most_basic(tmp_path):
     assert basic.spent_epsilon >= tight.spent_epsilon
 
 
-def test_tight_composition_fits_more_runs_than_basic(tmp_path):
+def test_tight_composition_fits_more_runs_than_basic(ledger_location):
     eps = dp_sgd_epsilon(**SGD_PARAMS, delta=1e-5)
     accepted = {}
     for composition in ("tight", "basic"):
-        ledger = PrivacyLedger(tmp_path / f"{composition}.duckdb")
-        ledger.set_budget("adult", epsilon=2.5 * eps, delta=1e-3, composition=composition)
+        ledger = PrivacyLedger(ledger_location)
+        ledger.set_budget(f"adult-{composition}", epsilon=2.5 * eps, delta=1e-3, composition=composition)
         count = 0
         for i in range(4):
             try:
-                ledger.reserve(dataset="adult", run_key=f"r{i}", mechanism="dp-sgd", params=SGD_PARAMS,
+                ledger.reserve(dataset=f"adult-{composition}", run_key=f"r{i}", mechanism="dp-sgd", params=SGD_PARAMS,
                                epsilon=eps, delta=1e-5)
                 count += 1
             except BudgetExceededError:
@@ -244,8 +244,8 @@ def test_laplace_mechanism_is_accounted(basic):
 # -- read-only operations write nothing ------------------------------------------------------
 
 
-def test_spend_and_check_do_not_write_a_default_budget(tmp_path):
-    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=3.0, default_budget_delta=1e-5)
+def test_spend_and_check_do_not_write_a_default_budget(ledger_location):
+    ledger = PrivacyLedger(ledger_location, default_budget_epsilon=3.0, default_budget_delta=1e-5)
     spend = ledger.spend("adult")
     assert spend.budget.epsilon == 3.0 and spend.spent_epsilon == 0 and spend.remaining_epsilon == 3.0
     assert ledger.check(dataset="adult", epsilon=1.0, delta=1e-6, **GAUSS) is None
@@ -269,8 +269,8 @@ def test_check_matches_reserve(basic):
 
 @pytest.mark.parametrize("mechanism, params", [("exponential", {}), ("dp-sgd", {"noise_multiplier": 1.0}),
                                                ("gaussian", {})])
-def test_unknown_mechanism_or_params_raise_before_writing(tmp_path, mechanism, params):
-    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=3.0, default_budget_delta=1e-5)
+def test_unknown_mechanism_or_params_raise_before_writing(ledger_location, mechanism, params):
+    ledger = PrivacyLedger(ledger_location, default_budget_epsilon=3.0, default_budget_delta=1e-5)
     with pytest.raises((ValueError, KeyError)):
         ledger.reserve(dataset="adult", run_key="r", mechanism=mechanism, params=params, epsilon=0.1, delta=1e-7)
     assert ledger.history() == [] and ledger.budget("adult") is None
@@ -280,11 +280,11 @@ def test_unknown_mechanism_or_params_raise_before_writing(tmp_path, mechanism, p
 
 
 @pytest.mark.integration
-def test_concurrent_processes_never_overspend(tmp_path):
-    """8 processes, each with its own PrivacyLedger on one file, race 10 reservations each for a
-    basic-composition budget that holds exactly 10 of the 80."""
+def test_concurrent_processes_never_overspend(ledger_location):
+    """8 processes, each with its own PrivacyLedger on one file or database, race 10 reservations
+    each for a basic-composition budget that holds exactly 10 of the 80."""
     processes, attempts, budget = 8, 10, 10.0
-    path = tmp_path / "shared" / "ledger.duckdb"
+    path = ledger_location
     PrivacyLedger(path).set_budget("race", epsilon=budget, delta=1e-4, composition="basic")
 
     ctx = multiprocessing.get_context("spawn")
@@ -324,10 +324,10 @@ def test_concurrent_processes_never_overspend(tmp_path):
     assert all(p.exitcode == 0 for p in workers)
 
 
-def test_reused_run_key_with_another_plan_is_refused(tmp_path):
+def test_reused_run_key_with_another_plan_is_refused(ledger_location):
     from synth_pipeline.privacy.ledger import LedgerError, PrivacyLedger
 
-    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=10, default_budget_delta=1e-5)
+    ledger = PrivacyLedger(ledger_location, default_budget_epsilon=10, default_budget_delta=1e-5)
     params = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100}
     ledger.reserve(dataset="d", run_key="r", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
     with pytest.raises(LedgerError, match="other parameters"):
@@ -336,13 +336,10 @@ def test_reused_run_key_with_another_plan_is_refused(tmp_path):
     assert len(ledger.history("d")) == 1
 
 
-def test_policy_window_counts_recent_events_and_reports_lifetime(tmp_path):
-    import duckdb
-
+def test_policy_window_counts_recent_events_and_reports_lifetime(ledger_location):
     from synth_pipeline.privacy.ledger import BudgetExceededError, PrivacyLedger
 
-    path = tmp_path / "l.duckdb"
-    ledger = PrivacyLedger(path)
+    ledger = PrivacyLedger(ledger_location)
     ledger.set_budget("d", epsilon=2.0, delta=1e-5, composition="basic", window_days=30)
     params = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 100}
     for key in ("a", "b"):
@@ -350,9 +347,8 @@ def test_policy_window_counts_recent_events_and_reports_lifetime(tmp_path):
     with pytest.raises(BudgetExceededError):
         ledger.reserve(dataset="d", run_key="c", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
     # Simulate time passing: the first event is now 40 days old.
-    con = duckdb.connect(str(path))
-    con.execute("UPDATE charges SET created_at = created_at - INTERVAL 40 DAY WHERE run_key = 'a'")
-    con.close()
+    ledger.store.run(lambda con: con.execute(
+        "UPDATE charges SET created_at = created_at - INTERVAL '40 days' WHERE run_key = 'a'"))
     ledger.reserve(dataset="d", run_key="c", mechanism="dp-sgd", params=params, epsilon=1.0, delta=1e-7)
     spend = ledger.spend("d").as_dict()
     assert spend["events"] == 2 and spend["spent_epsilon_basic"] == pytest.approx(2.0)
@@ -377,12 +373,12 @@ def test_a_held_lock_gives_a_bounded_wait_and_a_clear_error_and_writes_nothing(t
     assert len(ledger.history()) == 1
 
 
-def test_zcdp_events_compose_with_dp_sgd_under_rdp(tmp_path):
+def test_zcdp_events_compose_with_dp_sgd_under_rdp(ledger_location):
     import math
 
     from synth_pipeline.privacy.ledger import PrivacyLedger
 
-    ledger = PrivacyLedger(tmp_path / "l.duckdb")
+    ledger = PrivacyLedger(ledger_location)
     ledger.set_budget("d", epsilon=10, delta=1e-6)
     ledger.reserve(dataset="d", run_key="mst", mechanism="zcdp", params={"rho": 0.1}, epsilon=3.0, delta=1e-6)
     spend = ledger.spend("d")
@@ -391,8 +387,8 @@ def test_zcdp_events_compose_with_dp_sgd_under_rdp(tmp_path):
     assert spend.tight_epsilon == pytest.approx(2.143, abs=0.01)
 
 
-def test_replace_one_releases_compose_by_addition_in_the_ledger(tmp_path):
-    ledger = PrivacyLedger(tmp_path / "l.duckdb", default_budget_epsilon=5, default_budget_delta=1e-4)
+def test_replace_one_releases_compose_by_addition_in_the_ledger(ledger_location):
+    ledger = PrivacyLedger(ledger_location, default_budget_epsilon=5, default_budget_delta=1e-4)
     for key in ("a", "b"):
         ledger.reserve(dataset="toy", run_key=key, mechanism="approx-dp", epsilon=2.0, delta=1e-5,
                        params={"epsilon": 2.0, "delta": 1e-5, "relation": "replace-one"})
