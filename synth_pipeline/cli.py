@@ -104,7 +104,8 @@ def _chain(args, schema):
     policy = load_policy(args.policy) if args.policy else (
         load_policy(DEFAULT_POLICY) if Path(DEFAULT_POLICY).is_file() else AuditPolicy())
     return ReleaseChain(schema=schema, ledger=_ledger(args), outputs_dir=args.outputs, policy=policy,
-                        secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema)
+                        secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema,
+                        threads=getattr(args, "threads", None))
 
 
 # -- synthesize -----------------------------------------------------------------------
@@ -348,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--outputs", default="data/outputs", help="folder of the runs (default data/outputs)")
     syn.add_argument("--state", default="data/state", help="folder of the instance secret (default data/state)")
     syn.add_argument("--output", help="also copy the released table here (.csv or .parquet), once released")
+    syn.add_argument("--threads", type=_positive_int, help="threads for training and the audit (default: every "
+                                                          "core; give fewer when other runs share the machine)")
     ledger_options(syn)
     syn.set_defaults(func=cmd_synthesize)
 

@@ -11,6 +11,7 @@ each stage reads, whether it is DP and what it charges: docs/architecture.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from synth_pipeline.privacy.config import TrainingPlan
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.schema import TableSchema
 from synth_pipeline.synthesizers.registry import generator_info
+from synth_pipeline.threads import thread_budget
 
 log = logging.getLogger("synth_pipeline.chain")
 
@@ -56,6 +58,15 @@ class ChainRun:
     verdicts: tuple[Verdict, ...]
 
 
+def _within_thread_budget(stage):
+    """Run a heavy stage with the chain's thread budget (``threads.thread_budget``)."""
+    @functools.wraps(stage)
+    def wrapped(self, *args, **kwargs):
+        with thread_budget(self.threads):
+            return stage(self, *args, **kwargs)
+    return wrapped
+
+
 class ReleaseChain:
     """The stages of one dataset's release path. Dagster-free.
 
@@ -66,8 +77,9 @@ class ReleaseChain:
 
     def __init__(self, *, schema: TableSchema, ledger: PrivacyLedger, outputs_dir: str | Path,
                  policy: AuditPolicy | Callable[[], AuditPolicy] | None = None, secret: bytes = b"",
-                 schema_path: str | Path | None = None):
+                 schema_path: str | Path | None = None, threads: int | None = None):
         self.schema = schema
+        self.threads = threads  # the numeric libraries' threads in the heavy stages (None: theirs)
         self.ledger = ledger
         self.outputs_dir = Path(outputs_dir)
         self._policy = policy or AuditPolicy()  # a callable is read when the evaluation needs it
@@ -133,6 +145,7 @@ class ReleaseChain:
 
         return Split(holdout_mask=draw_holdout(len(drop.frame), holdout_fraction=resolved.config.holdout_fraction))
 
+    @_within_thread_budget
     def train(self, drop: Drop, split: Split, resolved: ResolvedConfig, *, run_key: str, partition_key: str,
               run_id: str, on_epoch: Callable | None = None) -> TrainedModel:
         """DP: fits the generator on the training split, charged to the ledger before training."""
@@ -149,6 +162,7 @@ class ReleaseChain:
         self.say(f"trained {model.generator}: " + (f"ε={spent:.4g} spent" if spent is not None else "NOT DP"))
         return model
 
+    @_within_thread_budget
     def sample(self, model: TrainedModel, resolved: ResolvedConfig) -> SyntheticTable:
         """Post-processing of the DP model: reads no private data. Written as an internal
         candidate (``internal/candidate/``) until the gates pass."""
@@ -160,6 +174,7 @@ class ReleaseChain:
         self.say(f"sampled {len(frame)} synthetic rows")
         return SyntheticTable(frame=frame, candidate_dir=candidate)
 
+    @_within_thread_budget
     def evaluate(self, drop: Drop, split: Split, synthetic: SyntheticTable, model: TrainedModel,
                  resolved: ResolvedConfig, *, policy: AuditPolicy | None = None) -> Evaluation:
         """Reads private values, NOT DP: utility and attack metrics against the holdout, and
@@ -180,6 +195,7 @@ class ReleaseChain:
     def check_dp(self, model: TrainedModel) -> Verdict:
         return gates.dp_guarantee(model)
 
+    @_within_thread_budget
     def document(self, *, drop: Drop, split: Split, profile: Profile, pii: PiiReport, resolved: ResolvedConfig,
                  model: TrainedModel, synthetic: SyntheticTable, evaluation: Evaluation, partition_key: str,
                  run_id: str, run_events: list[dict] | None = None, verdicts: list[Verdict] | None = None,

@@ -35,10 +35,12 @@ AuditPolicyConfig = create_model(
     **{f.name: (float | None, None) for f in fields(AuditPolicy)})
 
 
-def _chain(files: ProjectFiles, ledger: LedgerResource):
+def _chain(context: dg.AssetExecutionContext, files: ProjectFiles, ledger: LedgerResource):
     # Progress goes to the core's Python loggers, which dagster.yaml hands to the run log
     # (python_logs.managed_python_loggers): one path for the stages and the rounds inside them.
-    return files.chain(ledger)
+    # Threads: the cores shared among the runs the instance lets run at once (dagster.yaml).
+    queue = context.instance.get_concurrency_config().run_queue_config
+    return files.chain(ledger, concurrent_runs=(queue.max_concurrent_runs if queue else None) or 1)
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pandas"}, io_manager_key="drop_io_manager")
@@ -46,7 +48,7 @@ def raw_dataset(context: dg.AssetExecutionContext, files: ProjectFiles, ledger: 
     """The drop as read, typed by the public schema. Reads private values (input); stored as a
     reference to the file, never copied into Dagster's storage."""
     try:
-        drop = _chain(files, ledger).read(files.drop_path(context.partition_key))
+        drop = _chain(context, files, ledger).read(files.drop_path(context.partition_key))
     except (DropReadError, SchemaError) as exc:
         raise dg.Failure(description=str(exc)) from None
     context.add_output_metadata({"rows": len(drop.frame), "columns": len(drop.frame.columns),
@@ -58,7 +60,7 @@ def raw_dataset(context: dg.AssetExecutionContext, files: ProjectFiles, ledger: 
 def dataset_profile(context: dg.AssetExecutionContext, raw_dataset: Drop, files: ProjectFiles,
                     ledger: LedgerResource) -> Profile:
     """Shapes and types from the public schema; n (private, internal) feeds input checks only."""
-    profile = _chain(files, ledger).profile(raw_dataset)
+    profile = _chain(context, files, ledger).profile(raw_dataset)
     context.add_output_metadata({"rows": profile.n_rows, "modelled_columns": len(profile.modelled_columns),
                                  "direct_identifiers": len(profile.direct_identifiers)})
     return profile
@@ -68,7 +70,7 @@ def dataset_profile(context: dg.AssetExecutionContext, raw_dataset: Drop, files:
 def pii_scan(context: dg.AssetExecutionContext, raw_dataset: Drop, dataset_profile: Profile, files: ProjectFiles,
              ledger: LedgerResource) -> PiiReport:
     """Direct and quasi-identifiers; reads a sample of values, not DP, gate only."""
-    pii = _chain(files, ledger).scan_pii(raw_dataset)
+    pii = _chain(context, files, ledger).scan_pii(raw_dataset)
     context.add_output_metadata({"dropped_before_training": list(pii.dropped_before_training),
                                  "findings": len(pii.findings), "quasi_identifiers": list(pii.quasi_identifiers)})
     return pii
@@ -79,7 +81,7 @@ def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dat
               pii_scan: PiiReport, files: ProjectFiles, ledger: LedgerResource) -> ResolvedConfig:
     """The validated training configuration (public facts only): errors, warnings, recommendation."""
     given = config.model_dump()
-    resolved = _chain(files, ledger).resolve(dataset_profile, **given)
+    resolved = _chain(context, files, ledger).resolve(dataset_profile, **given)
     context.add_output_metadata({"is_valid": resolved.is_valid, "errors": len(resolved.validation.errors),
                                  "warnings": len(resolved.validation.warnings), "epsilon": resolved.config.epsilon,
                                  "generator": resolved.config.generator})
@@ -91,7 +93,7 @@ def holdout_split(context: dg.AssetExecutionContext, raw_dataset: Drop, dp_confi
                   files: ProjectFiles, ledger: LedgerResource) -> Split:
     """Which rows the evaluation holds out: each row on its own secret coin, fresh for each run.
     Reads no values (the row count only); the mask stays internal, never in a report."""
-    return _chain(files, ledger).split(raw_dataset, dp_config)
+    return _chain(context, files, ledger).split(raw_dataset, dp_config)
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"pytorch"}, pool=training_pool())
@@ -99,7 +101,7 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: Drop, holdout_split
              files: ProjectFiles, ledger: LedgerResource) -> TrainedModel:
     """DP: the generator fitted on the training split, charged to the ledger before training.
     One release of a dataset trains at a time (the dataset's concurrency pool)."""
-    model = _chain(files, ledger).train(
+    model = _chain(context, files, ledger).train(
         raw_dataset, holdout_split, dp_config, run_key=f"{context.run_id}:{context.partition_key}",
         partition_key=context.partition_key, run_id=context.run_id)
     p = model.privacy
@@ -116,7 +118,7 @@ def synthetic_table(context: dg.AssetExecutionContext, dp_model: TrainedModel, d
                     files: ProjectFiles, ledger: LedgerResource) -> SyntheticTable:
     """Post-processing of the DP model, written to the run's ``internal/candidate/`` folder
     (internal until the gates pass; ``released`` writes the release)."""
-    synthetic = _chain(files, ledger).sample(dp_model, dp_config)
+    synthetic = _chain(context, files, ledger).sample(dp_model, dp_config)
     context.add_output_metadata({
         "rows": len(synthetic.frame), "path": dg.MetadataValue.path(str(synthetic.csv)),
         "preview (synthetic rows only)": dg.MetadataValue.md(synthetic.frame.head(5).to_markdown(index=False)),
@@ -135,7 +137,7 @@ def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: Drop, holdout_
         policy = policy_from_mapping(overrides, source="audit_metrics run config", base=files.policy())
     except PolicyError as exc:
         raise dg.Failure(description=str(exc)) from None
-    evaluation = _chain(files, ledger).evaluate(raw_dataset, holdout_split, synthetic_table, dp_model,
+    evaluation = _chain(context, files, ledger).evaluate(raw_dataset, holdout_split, synthetic_table, dp_model,
                                                           dp_config, policy=policy)
     context.add_output_metadata({v.gate: v.value for v in evaluation.verdicts if v.value is not None})
     return evaluation
@@ -154,7 +156,7 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: Drop, hold
     from synth_pipeline.chain.results import Verdict
 
     events = run_events(context.instance, context.run_id)
-    documents = _chain(files, ledger).document(
+    documents = _chain(context, files, ledger).document(
         drop=raw_dataset, split=holdout_split, profile=dataset_profile, pii=pii_scan, resolved=dp_config,
         model=dp_model, synthetic=synthetic_table, evaluation=audit_metrics, partition_key=context.partition_key,
         run_id=context.run_id, run_events=events,
@@ -178,7 +180,7 @@ def released(context: dg.AssetExecutionContext, synthetic_table: SyntheticTable,
     checks stop this asset first; it checks the decision again, so no selection and no
     re-evaluation can skip them."""
     try:
-        release = _chain(files, ledger).release(synthetic=synthetic_table, evaluation=audit_metrics,
+        release = _chain(context, files, ledger).release(synthetic=synthetic_table, evaluation=audit_metrics,
                                                           model=dp_model, resolved=dp_config,
                                                           partition_key=context.partition_key, run_id=context.run_id)
     except ReleaseRefused as exc:

@@ -32,6 +32,9 @@ class ProjectFiles(dg.ConfigurableResource):
     policy_path: str = "data/release_policy.yaml"
     secret_path: str = "data/state/instance_secret"  # HMAC key of drop identities: never released
     references_dir: str = "data/state/drop_references"  # raw_dataset as references to the drops (defs.io)
+    # Threads per run for training and the audit; 0: the cores divided by the instance's
+    # max_concurrent_runs (dagster.yaml), so that concurrent runs share the machine.
+    threads: int = 0
 
     def path(self, relative: str) -> Path:
         base = Path(self.root) if self.root else project_root()
@@ -53,13 +56,16 @@ class ProjectFiles(dg.ConfigurableResource):
     def drop_path(self, partition_key: str) -> Path:
         return self.path(self.incoming_dir) / partition_key
 
-    def chain(self, ledger: "LedgerResource"):
-        """The release chain over this project's schema, policy, folders and ledger."""
+    def chain(self, ledger: "LedgerResource", *, concurrent_runs: int = 1):
+        """The release chain over this project's schema, policy, folders and ledger; its heavy
+        stages use ``threads`` threads, or the cores divided by ``concurrent_runs``."""
         from synth_pipeline.chain import ReleaseChain
+        from synth_pipeline.threads import threads_per_run
 
         return ReleaseChain(schema=self.schema(), ledger=ledger.ledger(), outputs_dir=self.path(self.outputs_dir),
                             policy=self.policy, secret=self.instance_secret(),
-                            schema_path=self.path(self.schema_path))
+                            schema_path=self.path(self.schema_path),
+                            threads=threads_per_run(concurrent_runs=concurrent_runs, setting=self.threads))
 
 
 class LedgerResource(dg.ConfigurableResource):
