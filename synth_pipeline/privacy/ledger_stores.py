@@ -9,8 +9,8 @@ the few pieces of SQL that differ between the two. Concurrency is each store's o
 - ``PostgresStore``: the database's own. Every transaction is SERIALIZABLE, so two runs can
   never both fit into the last of a budget whatever the interleaving; a transaction the server
   aborts as a serialization failure or deadlock is retried from the start with a jittered
-  back-off. Writers of one dataset also queue on a transaction-scoped advisory lock, which
-  turns most would-be serialization failures into a short wait. A crashed client's open
+  back-off. Writers of one dataset also queue on an advisory lock taken before their
+  transaction begins, which turns would-be serialization failures into a short wait. A crashed client's open
   transaction is rolled back by the server: nothing half-written survives.
 """
 
@@ -192,7 +192,7 @@ class PostgresStore:
     def _connect(self):
         psycopg = self._psycopg
         try:
-            con = psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout_s)))
+            con = psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout_s)), autocommit=True)
         except psycopg.OperationalError as exc:
             raise LedgerUnavailableError(
                 f"cannot open the PostgreSQL ledger {self.location}: {_first_line(exc, self.url)}. "
@@ -203,24 +203,34 @@ class PostgresStore:
 
     def run(self, work: Callable[[_Sql], T], *, lock_key: str | None = None) -> T:
         """``work`` in one SERIALIZABLE transaction, retried from the start when the server aborts
-        it for a conflict, until ``lock_timeout_s``; ``lock_key`` queues writers of one dataset."""
+        it for a conflict, until ``lock_timeout_s``; ``lock_key`` queues writers of one dataset.
+
+        The queue is a session advisory lock taken before the transaction begins, so that the
+        transaction's snapshot is taken after the previous writer committed (a lock taken inside
+        it would come after its snapshot, and SERIALIZABLE would then abort it as a conflict).
+        Closing the connection releases the lock, also when the process dies."""
         psycopg = self._psycopg
         deadline = time.monotonic() + self.lock_timeout_s
         wait = 0.005
         while True:
             con = self._connect()
             try:
+                if lock_key is not None:
+                    left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+                    con.execute(f"SET lock_timeout = {left_ms}")
+                    con.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", ["synth_pipeline.ledger:" + lock_key])
                 with con.transaction():
                     sql = _Sql(con, "%s")
                     sql.execute("SET LOCAL TIME ZONE 'UTC'")
-                    if lock_key is not None:
-                        sql.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))",
-                                    ["synth_pipeline.ledger:" + lock_key])
                     return work(sql)
             except psycopg.errors.UndefinedTable:
                 raise LedgerError(f"the PostgreSQL ledger {self.location} has no ledger tables; "
                                   "open it once with this version to create them") from None
             except psycopg.Error as exc:
+                if exc.sqlstate == "55P03":  # lock_not_available: the queue did not move in time
+                    raise LedgerBusyError(
+                        f"the PostgreSQL ledger {self.location} stayed busy with other runs for "
+                        f"{self.lock_timeout_s:.0f} s; nothing was charged. Retry later") from None
                 if exc.sqlstate not in self._RETRYABLE:
                     raise LedgerError(f"the PostgreSQL ledger {self.location} failed: "
                                       f"{_first_line(exc, self.url)}; nothing was charged") from None

@@ -211,3 +211,20 @@ def test_the_cli_and_the_resource_reach_a_postgresql_ledger(postgres_server, mon
     code, shown = _cli(url, "show")
     assert code == 0 and shown["ledger"] == url and shown["datasets"][0]["budget_epsilon"] == 3.0
     assert os.environ["SYNTH_PIPELINE_LEDGER"] == url
+
+
+def test_a_writer_holding_the_dataset_gives_a_bounded_wait_and_writes_nothing(postgres_server):
+    """The PostgreSQL analogue of the DuckDB file lock test: another run holds the dataset's queue."""
+    import psycopg
+
+    from synth_pipeline.privacy.ledger import LedgerBusyError
+
+    url = postgres_server.new_database()
+    ledger = PrivacyLedger(url, default_budget_epsilon=10, default_budget_delta=1e-5, lock_timeout_s=0.5)
+    with psycopg.connect(url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", ["synth_pipeline.ledger:d"])
+        with pytest.raises(LedgerBusyError, match="nothing was charged"):
+            ledger.reserve(dataset="d", run_key="r", epsilon=1.0, delta=1e-7, **GAUSS)
+        assert ledger.spend("d").events == 0  # readers do not queue
+    assert ledger.history() == []
+    assert ledger.reserve(dataset="d", run_key="r", epsilon=1.0, delta=1e-7, **GAUSS).status == "reserved"
