@@ -74,7 +74,9 @@ def _read_table(path: Path, *, csv_options: dict, text_columns: set[str]) -> pd.
         raise DropReadError(f"drop {path.name!r} is an empty file: it has no header and no rows")
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path, keep_default_na=False, encoding="utf-8", **csv_options)
+            # low_memory=False: one type per column, inferred over the whole file (chunked
+            # inference gives a column ints in some chunks and strings in others).
+            frame = pd.read_csv(path, keep_default_na=False, encoding="utf-8", low_memory=False, **csv_options)
         else:
             frame = pd.read_parquet(path)
             for name in text_columns & set(frame.columns):
