@@ -120,7 +120,7 @@ def tstr_pairs(tstr: dict | None) -> list[dict]:
 def _tstr_pairs(node: dict, prefix: str, *, top: bool) -> list[dict]:
     pairs = []
     model = prefix or str(node.get("model") or "model")
-    if isinstance(node.get("tstr"), dict) and isinstance(node.get("trtr"), dict):
+    if not top and isinstance(node.get("tstr"), dict) and isinstance(node.get("trtr"), dict):
         pairs += [{"model": model, "metric": k, "tstr": float(v), "trtr": float(node["trtr"][k])}
                   for k, v in node["tstr"].items() if is_number(v) and is_number(node["trtr"].get(k))]
     if top:

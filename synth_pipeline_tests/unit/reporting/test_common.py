@@ -33,6 +33,7 @@ def test_the_grown_audit_shape_is_read_per_model_and_per_attack():
     assert pairs == {("models.hist_gradient_boosting", "auc"): (0.8, 0.9),
                      ("models.hist_gradient_boosting", "f1"): (0.6, 0.7),
                      ("models.logistic_regression", "auc"): (0.85, 0.88)}
+    assert len(tstr_pairs(audit["tstr"])) == 3  # each pair once (model cards listed every pair twice)
     names = {i["name"] for i in attack_intervals(audit)}
     assert names == {"membership.auc", "singling_out.univariate", "singling_out.multivariate", "linkability",
                      "inference.columns.income"}  # detection AUC is utility, not an attack
