@@ -86,6 +86,8 @@ class AIM(MarginalSynthesizer):
             before = estimates[pick]
             self.model = self._estimate(measurements, iters=self.round_iters, warm_start=self.model)
             after = self.model_marginals([pick])[pick]
+            log.debug("AIM round check: model moved %.4g, noise %.4g, total %.4g", l1(after, before),
+                      expected_noise_l1(sigma, after.size), after.sum())
             if l1(after, before) <= expected_noise_l1(sigma, after.size) and budget.remaining > 0:
                 sigma, epsilon = sigma / 2, epsilon * 2  # annealing: the model stopped learning at this noise
             # DP facts only: the round, the clique the exponential mechanism picked (schema names), ρ spent.

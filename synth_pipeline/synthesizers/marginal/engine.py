@@ -289,7 +289,7 @@ def estimate(shape: tuple[int, ...], observations: list[Observation], *, total: 
     for _ in range(iters):
         before = loss
         alpha *= 2.0
-        for _ in range(LINE_SEARCH_STEPS):
+        for backtracks in range(LINE_SEARCH_STEPS):
             trial = {c: _step(theta[c], grad[c], alpha) for c in theta}
             trial_mu = calibrate(tree, trial, total)
             trial_loss, trial_grad = loss_and_gradient(trial_mu)
@@ -298,6 +298,11 @@ def estimate(shape: tuple[int, ...], observations: list[Observation], *, total: 
                 break
             alpha *= 0.5
         theta, mu, loss, grad = trial, trial_mu, trial_loss, trial_grad
-        if abs(before - loss) <= tolerance * max(abs(before), 1e-300):
+        # Stop on a small change only once the step size has found its scale (the line search
+        # had to shorten it): while the doubled step is still accepted, a small change means
+        # the step is still tiny, not that the loss is flat. The first steps start at
+        # 1/total, and on a million rows the very first one moved the model by a few counts,
+        # which stopped the estimation of every new marginal after one step.
+        if backtracks > 0 and abs(before - loss) <= tolerance * max(abs(before), 1e-300):
             break
     return GraphicalModel(tree, theta, total)
