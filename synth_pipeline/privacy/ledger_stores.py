@@ -232,8 +232,10 @@ class PostgresStore:
                         f"the PostgreSQL ledger {self.location} stayed busy with other runs for "
                         f"{self.lock_timeout_s:.0f} s; nothing was charged. Retry later") from None
                 if exc.sqlstate not in self._RETRYABLE:
-                    raise LedgerError(f"the PostgreSQL ledger {self.location} failed: "
-                                      f"{_first_line(exc, self.url)}; nothing was charged") from None
+                    # A connection lost while committing may have committed: say what is known.
+                    raise LedgerError(f"the PostgreSQL ledger {self.location} failed: {_first_line(exc, self.url)}. "
+                                      "The operation was not confirmed: check `synth-pipeline ledger pending`; "
+                                      "a retry with the same run key never charges twice") from None
                 if time.monotonic() >= deadline:
                     raise LedgerBusyError(
                         f"the PostgreSQL ledger {self.location} kept conflicting with other runs for "
