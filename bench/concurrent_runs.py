@@ -39,12 +39,14 @@ def timed(threads: list[int | None], generator: str, epsilon: float) -> list[flo
     base = Path(tempfile.mkdtemp(prefix="concurrent-"))
     t0 = time.monotonic()
     procs = [start(t, generator, epsilon, base / f"run{i}") for i, t in enumerate(threads)]
-    seconds = []
-    for p in procs:
-        out, err = p.communicate()
-        if p.returncode not in (0, 1):
-            raise SystemExit(f"synthesize failed ({p.returncode}): {err[-2000:]}")
-        seconds.append(round(time.monotonic() - t0, 1))
+    seconds: list[float | None] = [None] * len(procs)
+    while None in seconds:  # each run's own finish time (pipes are small: --quiet, one JSON object)
+        for i, p in enumerate(procs):
+            if seconds[i] is None and p.poll() is not None:
+                seconds[i] = round(time.monotonic() - t0, 1)
+                if p.returncode not in (0, 1):
+                    raise SystemExit(f"synthesize failed ({p.returncode}): {p.stderr.read()[-2000:]}")
+        time.sleep(0.2)
     return seconds
 
 

@@ -133,6 +133,11 @@ def run_chain(csv: Path, schema_path: Path, generator: str, epsilon: float, work
     except json.JSONDecodeError:
         result["stderr_tail"] = tail[-25:]
         return result
+    if "internal_review" not in result["command_output"]:  # a gate blocked the release: its reason is the result
+        decision = next((work / "outputs").glob("*/*/*/internal/release_decision.json"), None)
+        if decision is not None:
+            result["blocked_by"] = json.loads(decision.read_text(encoding="utf-8"))["reason"]
+        return result
     card = Path(result["command_output"]["internal_review"]).parent / "model_card.json"
     if card.is_file():
         audit = json.loads(card.read_text(encoding="utf-8"))["audit"]
