@@ -3,8 +3,8 @@
 Usage: python bench/bin_rule.py [--tables star males ...] [--epsilons 1 0.3] [--generators aim mst]
            [--rules today cap split] [--fits 4] [--out bench/results_bin_rule.jsonl]
 
-Rules (the candidates' code: bench/dp_bins_budget.py, a copy of synthesizers/dp_bins.py with the
-change; ``diff -u synth_pipeline/synthesizers/dp_bins.py bench/dp_bins_budget.py``):
+Rules (the candidates' code: bench/dp_bins_budget.py, synthesizers/dp_bins.dp_bins with the
+bin choice changed, reusing its measuring helpers):
 - ``today``: synthesizers/dp_bins.py as it is (split while a node clears 3σ_bin, at most 32 bins);
 - ``cap``: at most ⌊noisy inside count / (k · 3 · σ_pair)⌋ bins (2 to 32), k the label's declared
   categories, σ_pair the Gaussian σ the generator's plan gives a two-way measurement;

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
-from synth_pipeline.privacy.ledger import PrivacyLedger
+from synth_pipeline.privacy.ledger import PrivacyLedger, is_database_url
 from synth_pipeline.schema import TableSchema, load_schema
 
 
@@ -82,7 +82,7 @@ class LedgerResource(dg.ConfigurableResource):
 
     def location(self) -> str:
         chosen = self.url or self.path or os.environ.get("SYNTH_PIPELINE_LEDGER", "") or "data/state/ledger.duckdb"
-        if chosen.startswith(("postgresql://", "postgres://")):
+        if is_database_url(chosen):
             return chosen
         p = Path(chosen)
         if not p.is_absolute():

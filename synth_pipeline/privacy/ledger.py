@@ -28,7 +28,7 @@ ACTIVE = ("reserved", "committed")  # both count against the budget
 REFUNDED = "refunded"  # a reservation given back: it never produced DP output
 SCHEMA_VERSION = 2  # 1: the tables before ledger_meta existed (read and upgraded in place)
 
-_ACTIVE_SQL = "('reserved', 'committed')"
+_ACTIVE_SQL = "(" + ", ".join(f"'{status}'" for status in ACTIVE) + ")"  # ACTIVE as an SQL list
 
 _SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS ledger_seq;

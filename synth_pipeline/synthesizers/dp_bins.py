@@ -106,12 +106,13 @@ def _splits(tree: list[np.ndarray], level: int, i: int, threshold: float) -> boo
             and np.clip(tree[level + 1][2 * i:2 * i + 2], 0.0, None).sum() > 0)
 
 
-def _choose_bins(tree: list[np.ndarray], threshold: float) -> list[tuple[int, int]]:
-    """Post-processing: the tree nodes (level, index) that become bins, left to right."""
+def _choose_bins(tree: list[np.ndarray], threshold: float, max_bins: int = MAX_BINS) -> list[tuple[int, int]]:
+    """Post-processing: the tree nodes (level, index) that become bins, left to right (a node
+    splits while it clears ``threshold`` and the column has fewer than ``max_bins``)."""
     final, heap = [], [(-float(tree[0][0]), 0, 0)]
     while heap:
         negative, level, i = heapq.heappop(heap)
-        if _splits(tree, level, i, threshold) and len(heap) + len(final) + 2 <= MAX_BINS:
+        if _splits(tree, level, i, threshold) and len(heap) + len(final) + 2 <= max_bins:
             for child in (2 * i, 2 * i + 1):
                 heapq.heappush(heap, (-float(tree[level + 1][child]), level + 1, child))
         else:

@@ -86,9 +86,9 @@ class AIM(MarginalSynthesizer):
             before = estimates[pick]
             self.model = self._estimate(measurements, iters=self.round_iters, warm_start=self.model)
             after = self.model_marginals([pick])[pick]
-            log.debug("AIM round check: model moved %.4g, noise %.4g, total %.4g", l1(after, before),
-                      expected_noise_l1(sigma, after.size), after.sum())
-            if l1(after, before) <= expected_noise_l1(sigma, after.size) and budget.remaining > 0:
+            moved, noise = l1(after, before), expected_noise_l1(sigma, after.size)
+            log.debug("AIM round check: model moved %.4g, noise %.4g", moved, noise)
+            if moved <= noise and budget.remaining > 0:
                 sigma, epsilon = sigma / 2, epsilon * 2  # annealing: the model stopped learning at this noise
             # DP facts only: the round, the clique the exponential mechanism picked (schema names), ρ spent.
             progress.line("AIM round %d: measured %s; %s; %d marginals in the model",
