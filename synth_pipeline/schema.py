@@ -90,7 +90,17 @@ class TableSchema:
     max_rows: int | None = None
     # Declared public row counts switch the neighbour relation to replace-one (bounded DP).
     row_count_public: bool = False
+    # The privacy unit: a column naming the person a row belongs to (a direct identifier,
+    # never modelled); None: one row. Its public bounds: rows per person, persons per drop.
+    privacy_unit: str | None = None
+    max_rows_per_unit: int | None = None
+    max_units: int | None = None
     extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def unit_description(self) -> str:
+        """The privacy unit in words, for every document: a person (by the unit column) or one row."""
+        return "one row" if self.privacy_unit is None else f"one person (all rows sharing {self.privacy_unit!r})"
 
     @property
     def relation(self) -> str:
@@ -99,8 +109,12 @@ class TableSchema:
         return "replace-one" if self.row_count_public else "add-remove"
 
     def public_row_bound(self, n_rows: int) -> int | None:
-        """The row count a plan may use: the drop's own ``n_rows`` only where the schema
-        declares it public (replace-one), else the declared ``max_rows`` (None if undeclared)."""
+        """The count of privacy units a plan may use: the drop's own ``n_rows`` only where the
+        schema declares it public (replace-one), else the declared ``max_rows`` (None if
+        undeclared); with a privacy unit, the declared ``max_units`` (persons are never more
+        than rows, so ``max_rows`` bounds them when ``max_units`` is not declared)."""
+        if self.privacy_unit is not None:
+            return self.max_units or self.max_rows
         return n_rows if self.row_count_public else self.max_rows
 
     @property
@@ -243,7 +257,9 @@ def parse_schema(raw: dict) -> TableSchema:
     if not isinstance(row_count_public, bool):
         raise SchemaError("row_count_public must be true or false (true: the row count of every drop is public, "
                           "and the accounting is replace-one)")
-    known = {"dataset", "columns", "label", "positive_label", "max_rows", "row_count_public"}
+    unit = _parse_privacy_unit(raw, columns, label=label, max_rows=max_rows, row_count_public=row_count_public)
+    known = {"dataset", "columns", "label", "positive_label", "max_rows", "row_count_public", "privacy_unit",
+             "max_rows_per_unit", "max_units"}
     return TableSchema(
         dataset=dataset,
         columns=columns,
@@ -251,8 +267,48 @@ def parse_schema(raw: dict) -> TableSchema:
         positive_label=None if positive is None else str(positive),
         max_rows=max_rows,
         row_count_public=row_count_public,
+        **unit,
         extra={k: v for k, v in raw.items() if k not in known},
     )
+
+
+def _positive_int(raw: dict, key: str, why: str) -> int | None:
+    value = raw.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise SchemaError(f"{key} must be a positive whole number ({why}), got {value!r}")
+    return value
+
+
+def _parse_privacy_unit(raw: dict, columns: tuple[ColumnSpec, ...], *, label: str | None, max_rows: int | None,
+                        row_count_public: bool) -> dict:
+    """``privacy_unit`` (a column naming the person a row belongs to) and its public bounds."""
+    unit = raw.get("privacy_unit")
+    per_unit = _positive_int(raw, "max_rows_per_unit", "the most rows one person may have in a drop")
+    max_units = _positive_int(raw, "max_units", "a public upper bound on the persons of one drop")
+    if unit is None:
+        if per_unit is not None or max_units is not None:
+            raise SchemaError("max_rows_per_unit and max_units describe a privacy unit: declare `privacy_unit: "
+                              "COLUMN` (the column naming the person), or remove them")
+        return {}
+    if not isinstance(unit, str) or not unit.strip():
+        raise SchemaError("privacy_unit must name one column (the one that identifies a person), e.g. "
+                          "privacy_unit: patient_id")
+    spec = next((c for c in columns if c.name == unit), None)
+    if spec is None:
+        raise SchemaError(f"privacy_unit {unit!r} is not a declared column; declare it with "
+                          "role: direct_identifier")
+    if not spec.is_direct_identifier:
+        raise SchemaError(f"privacy_unit {unit!r} is modelled: a column naming a person is a direct identifier; "
+                          "declare it with role: direct_identifier (it is never modelled nor released)")
+    if unit == label:
+        raise SchemaError(f"privacy_unit {unit!r} cannot be the label")
+    if row_count_public:
+        raise SchemaError("row_count_public (replace-one neighbours) and privacy_unit do not combine: with a "
+                          "privacy unit the neighbours differ by one person's rows and the counts stay private; "
+                          "remove row_count_public")
+    if max_units is not None and max_rows is not None and max_units > max_rows:
+        raise SchemaError(f"max_units ({max_units}) cannot exceed max_rows ({max_rows}): every person has a row")
+    return {"privacy_unit": unit, "max_rows_per_unit": per_unit, "max_units": max_units}
 
 
 def load_schema(path: str | Path) -> TableSchema:

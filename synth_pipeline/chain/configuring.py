@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from synth_pipeline.privacy.config import (
     MARGINAL_GENERATORS, SynthesisConfig, ValidationResult, check_fields)
+from synth_pipeline.privacy.contribution import ContributionError, privacy_unit_of
 from synth_pipeline.privacy.preprocessing import widest_domains
 from synth_pipeline.privacy.recommendation import PRESETS, recommend, recommended_generator
 from synth_pipeline.profiling import dataset_facts
@@ -51,9 +52,13 @@ def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema)
     if bound and profile.get("max_rows") is None:
         return ValidationResult(is_valid=False, errors=bound)
     bound += size_problems(profile["n_rows"])
+    try:
+        unit, units = privacy_unit_of(schema, config.rows_per_unit), []
+    except ContributionError as exc:
+        unit, units = None, [str(exc)]
     result = check_fields(config, dataset_facts(profile), columns=schema.modelled_columns,
-                          relation=schema.relation)
-    problems = bound + list(profile["unmodellable"])
+                          relation=schema.relation, unit=unit)
+    problems = bound + units + list(profile["unmodellable"])
     if result.is_valid and config.generator in MARGINAL_GENERATORS:
         problems += _marginal_domain_problems(config, schema)
     if problems:

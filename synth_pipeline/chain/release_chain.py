@@ -140,10 +140,13 @@ class ReleaseChain:
         return gates.budget_available(resolved, dataset=self.schema.dataset, ledger=self.ledger)
 
     def split(self, drop: Drop, resolved: ResolvedConfig) -> Split:
-        """Reads no values (the row count only); each row held out on its own secret coin."""
-        from synth_pipeline.data_io import draw_holdout
+        """Reads no values but the privacy unit's column: each row, or each person with all
+        its rows, held out on its own secret coin."""
+        from synth_pipeline.privacy.contribution import draw_unit_holdout, privacy_unit_of
 
-        return Split(holdout_mask=draw_holdout(len(drop.frame), holdout_fraction=resolved.config.holdout_fraction))
+        unit = privacy_unit_of(self.schema, resolved.config.rows_per_unit)
+        return Split(holdout_mask=draw_unit_holdout(drop.frame, unit,
+                                                    holdout_fraction=resolved.config.holdout_fraction))
 
     @_within_thread_budget
     def train(self, drop: Drop, split: Split, resolved: ResolvedConfig, *, run_key: str, partition_key: str,

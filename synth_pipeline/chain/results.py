@@ -129,6 +129,8 @@ class TrainedModel:
     dp_statistics: dict
     synthetic_rows: int | None
     synthetic_rows_source: str
+    # Non-DP counts of contribution bounding (persons, rows dropped): internal review only.
+    contribution_bounding: dict = field(default_factory=dict)
 
     @property
     def run_folder(self) -> Path:
@@ -140,14 +142,16 @@ class TrainedModel:
         return cls(generator=d["generator"], is_dp=bool(d["is_dp"]), model_dir=Path(d["model_dir"]),
                    privacy=d["privacy"], training=d["training"], plan=TrainingPlan(**d["plan"]),
                    dp_statistics=d["dp_statistics"], synthetic_rows=d["synthetic_rows"],
-                   synthetic_rows_source=d["synthetic_rows_source"])
+                   synthetic_rows_source=d["synthetic_rows_source"],
+                   contribution_bounding=d.get("contribution_bounding") or {})
 
     def as_dict(self) -> dict:
         """The shape the documents read (JSON-ready)."""
         return {"generator": self.generator, "is_dp": self.is_dp, "model_dir": str(self.model_dir),
                 "privacy": self.privacy, "training": self.training, "plan": self.plan.as_dict(),
                 "dp_statistics": self.dp_statistics, "synthetic_rows": self.synthetic_rows,
-                "synthetic_rows_source": self.synthetic_rows_source}
+                "synthetic_rows_source": self.synthetic_rows_source,
+                "contribution_bounding": self.contribution_bounding}
 
 
 @dataclass(frozen=True, kw_only=True)

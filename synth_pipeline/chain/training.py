@@ -16,6 +16,7 @@ import pandas as pd
 from synth_pipeline.chain.configuring import row_bound_problems
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, plan_training
+from synth_pipeline.privacy.contribution import bound_contributions, privacy_unit_of
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.privacy.preprocessing import PreprocessingPlan, release_statistics, widest_domains
 from synth_pipeline.privacy.secret_random import RESIDUAL_RISK, is_replayable, randomness_note
@@ -41,14 +42,19 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
 
     DP preprocessing, when the schema leaves bounds or categories open, is part of the same
     event (a Gaussian release composed with DP-SGD), so one reservation covers the run. The
-    marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once."""
+    marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once. With a
+    person unit the event names it and its k: the ledger refuses to compose spends made for
+    different units (an ε per row and an ε per person do not add up)."""
+    unit = {} if plan.privacy_unit is None else {"privacy_unit": plan.privacy_unit,
+                                                  "rows_per_unit": plan.rows_per_unit}
     if plan.rho is not None:
-        params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {})}
+        params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {}), **unit}
         if plan.preprocessing and plan.preprocessing["threshold_delta"]:
             params["extra_delta"] = plan.preprocessing["threshold_delta"]  # discovered categories' thresholds
         return {"mechanism": "zcdp", "params": params, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.rdp_delta),
                 "delta": plan.delta}
-    params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps}
+    params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps,
+              **unit}
     if plan.preprocessing:
         params["preprocessing_noise_multiplier"] = plan.preprocessing_noise_multiplier
         params["extra_delta"] = plan.preprocessing["threshold_delta"]
@@ -82,9 +88,12 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
     problems = [] if schema.row_count_public else row_bound_problems(max_rows=schema.max_rows, n_rows=len(train))
     if problems:
         raise ValueError(problems[0])
+    unit = privacy_unit_of(schema, config.rows_per_unit)  # refusals here charge nothing
     if plan is None:  # the chain passes the plan its budget gate priced; direct callers plan here
         plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
-                             columns=columns, relation=schema.relation)
+                             columns=columns, relation=schema.relation, unit=unit)
+    if plan.unit != unit:
+        raise ValueError(f"the priced plan is for {plan.unit.description}, the release for {unit.description}")
     codec = TableCodec.from_schema(widest_domains(columns))  # fails here, uncharged
     model_class = generator_class(config.generator)
     model_class(codec).check()  # domain and model-size caps, on public facts: refusals charge nothing
@@ -92,9 +101,10 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
         privacy = {"mechanism": "none (NOT differentially private)", "dp_scope": model_class.dp_scope,
                    "epsilon_target": None, "epsilon_spent": None, "delta": None, "accountant": None,
                    "ledger_event_id": None, "randomness": "seeded (no guarantee to protect)"}
-        model, released, _ = fit_generator(train, columns, config, plan, label=schema.label, on_epoch=on_epoch)
+        model, released, _, bounding = fit_bounded(train, columns, config, plan, label=schema.label,
+                                                     on_epoch=on_epoch)
         return _save(model, released, config.synthetic_rows or len(train), schema, config, plan, privacy,
-                     model_dir, partition_key)
+                     model_dir, partition_key, bounding)
 
     request = ledger_request(config, plan)
     reservation = ledger.reserve(dataset=schema.dataset, run_key=run_key, partition_key=partition_key,
@@ -116,26 +126,34 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
         "accountant": config.accountant,
         "ledger_event_id": reservation.event_id,
         **_mechanism_facts(config, plan, label=schema.label),
-        **_randomness_facts(plan.relation),
+        **_randomness_facts(plan.relation, unit=plan.unit),
     }
     try:
-        model, released, rows = fit_generator(train, columns, config, plan, label=schema.label, on_epoch=on_epoch,
-                                              on_dp_start=mark_started)
+        model, released, rows, bounding = fit_bounded(train, columns, config, plan, label=schema.label,
+                                                        on_epoch=on_epoch, on_dp_start=mark_started)
         if schema.row_count_public and config.synthetic_rows is None:
             rows = len(train)  # declared public: no DP estimate needed
-        return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key)
+        return _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key, bounding)
     except BaseException:
         if not dp_started:
             ledger.refund(reservation.event_id, note="failed before any DP computation: refunded")
         raise
 
 
-def _randomness_facts(relation: str) -> dict:
+def _randomness_facts(relation: str, *, unit) -> dict:
     """Where the DP draws came from, what ``seed`` steers (the model card's RNG section), and
-    the neighbour relation the ε is for."""
+    the neighbour relation and privacy unit the ε is for."""
+    neighbours = NEIGHBOURING_RELATIONS[relation]
+    if not unit.is_row:
+        neighbours = (f"add/remove one person (every row sharing a value of {unit.column!r}), at most "
+                      f"{unit.rows_per_unit} rows each after contribution bounding (unbounded DP), the counts of "
+                      "persons and rows private: the sampling rate and δ come from the schema's max_units (or "
+                      "max_rows), counts and scores are calibrated to sensitivity "
+                      f"{unit.rows_per_unit}, and DP-SGD samples persons and clips each person's summed gradient")
     return {"randomness": randomness_note(), "secure_rng": not is_replayable(),
             "seed_controls": SEED_CONTROLS, "floating_point_risk": RESIDUAL_RISK,
-            "neighbouring_relation": NEIGHBOURING_RELATIONS[relation]}
+            "neighbouring_relation": neighbours, "unit": unit.description,
+            "privacy_unit": unit.column, "rows_per_unit": unit.rows_per_unit}
 
 
 def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan, *, label: str | None) -> dict:
@@ -167,13 +185,23 @@ def _mechanism_facts(config: SynthesisConfig, plan: TrainingPlan, *, label: str 
 def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, plan: TrainingPlan, *,
                   label: str | None = None, on_epoch: Callable | None = None,
                   on_dp_start: Callable | None = None) -> tuple:
-    """DP for the DP generators: releases the DP statistics the plan asks for, then fits to
-    the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
+    """``fit_bounded`` without its internal bounding counts: (model, released DP statistics, rows)."""
+    return fit_bounded(train, columns, config, plan, label=label, on_epoch=on_epoch, on_dp_start=on_dp_start)[:3]
+
+
+def fit_bounded(train: pd.DataFrame, columns: list, config: SynthesisConfig, plan: TrainingPlan, *,
+                label: str | None = None, on_epoch: Callable | None = None,
+                on_dp_start: Callable | None = None) -> tuple:
+    """DP for the DP generators: bounds each person's rows to the plan's k (a person unit;
+    secret coins), releases the DP statistics the plan asks for, then fits to the plan. ``on_dp_start`` runs once, before the first DP output (statistics or the first
     noisy step). Charges nothing itself: ``train_model`` reserves first; benchmarks and
     tests call this directly. Returns (model, released DP statistics, the synthetic table's
-    size: the user's, else a DP estimate of the training rows, else None for the twins).
+    size: the user's, else a DP estimate of the training rows, else None for the twins, and
+    the non-DP counts of contribution bounding: internal review only).
     ``label``: the schema's label (public), which AIM's workload weighs up."""
     released, rows = {}, None
+    bounded = bound_contributions(train, plan.unit)  # before any DP computation
+    train = bounded.rows
     if plan.preprocessing:
         if on_dp_start is not None:
             on_dp_start()  # the DP statistics are DP output
@@ -182,13 +210,14 @@ def fit_generator(train: pd.DataFrame, columns: list, config: SynthesisConfig, p
     frequencies = {name: stats["frequencies"] for name, stats in released.items() if "frequencies" in stats}
     model = generator_class(config.generator)(TableCodec.from_schema(columns))
     model.fit(train[[c.name for c in columns]], config=config, plan=plan, on_epoch=on_epoch,
-              on_dp_start=on_dp_start, frequencies=frequencies or None, label=label)
+              on_dp_start=on_dp_start, frequencies=frequencies or None, label=label,
+              units=None if plan.unit.is_row else bounded.units)
     if rows is None and model.training_summary.get("estimated_total") is not None:
         rows = max(1, int(round(model.training_summary["estimated_total"])))  # the marginal model's noisy total
-    return model, released, config.synthetic_rows or rows
+    return model, released, config.synthetic_rows or rows, bounded.internal
 
 
-def _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key) -> dict:
+def _save(model, released, rows, schema, config, plan, privacy, model_dir, partition_key, bounding) -> dict:
     privacy = {**privacy, "opacus_epsilon_dp_sgd_only": model.training_summary.get("opacus_epsilon_dp_sgd_only")}
     # Inside the test-only replay switch the noise is replayable: the model is NOT DP.
     is_dp = model.is_dp and not is_replayable()
@@ -200,7 +229,8 @@ def _save(model, released, rows, schema, config, plan, privacy, model_dir, parti
                                            "synthetic_rows": {"rows": rows, "source": rows_source}})
     return {"generator": model.name, "is_dp": is_dp, "model_dir": str(path), "privacy": privacy,
             "training": model.training_summary, "plan": plan.as_dict(), "dp_statistics": released,
-            "synthetic_rows": rows, "synthetic_rows_source": rows_source}
+            "synthetic_rows": rows, "synthetic_rows_source": rows_source,
+            "contribution_bounding": bounding}
 
 
 def sample_synthetic(model_dir: str | Path, *, rows: int, seed: int) -> pd.DataFrame:

@@ -88,6 +88,8 @@ class SynthesisConfig:
     seed: int = _setting(0, "weight initialisation and sampling rows from the fitted model only; never DP noise")
     holdout_fraction: float = _setting(0.2, "share of rows held out for the evaluation, each on a secret coin")
     accountant: str = _setting("rdp", "DP-SGD accountant (rdp)")
+    rows_per_unit: int | None = _setting(None, "k: the most rows of one person kept (schemas with a privacy_unit; "
+                                         "empty: the schema's max_rows_per_unit)")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -144,6 +146,17 @@ class TrainingPlan:
     preprocessing: dict | None = None  # PreprocessingPlan.as_dict()
     rho: float | None = None  # marginal-based generators: the zCDP budget of the whole fit
     relation: str = "add-remove"  # or "replace-one" where the schema declares n public
+    # The privacy unit (contribution.PrivacyUnit): None is one row; else the person column,
+    # with at most ``rows_per_unit`` rows each. DP-SGD samples and clips persons; counts and
+    # scores are calibrated to sensitivity ``rows_per_unit``.
+    privacy_unit: str | None = None
+    rows_per_unit: int = 1
+
+    @property
+    def unit(self):
+        from synth_pipeline.privacy.contribution import PrivacyUnit
+
+        return PrivacyUnit(self.privacy_unit, self.rows_per_unit)
 
     @property
     def preprocessing_noise_multiplier(self) -> float | None:
@@ -182,10 +195,14 @@ class ValidationResult:
 
 
 def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None = None,
-                  relation: str = "add-remove") -> TrainingPlan:
+                  relation: str = "add-remove", unit=None) -> TrainingPlan:
     """Poisson sampling at the public rate q = 1/ceil(N/B), ceil(N/B) steps per epoch, where
-    N (``n_rows``) is the public bound on the training rows (the schema's ``max_rows``): the
-    drop's private n never sets q, the steps or δ.
+    N (``n_rows``) is the public bound on the training units (the schema's ``max_rows``, or
+    ``max_units`` with a privacy unit): the drop's private n never sets q, the steps or δ.
+
+    ``unit`` (contribution.PrivacyUnit; default one row): with a person unit of at most k
+    rows, DP-SGD samples persons at q and clips each person's summed gradient, and the DP
+    statistics and marginal mechanisms calibrate to sensitivity k.
 
     When ``columns`` (ColumnSpecs) leave bounds or categories open, or the synthetic table's
     size is left to the data (a DP row count), a share of ε goes to DP statistics first and
@@ -195,14 +212,18 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
     no DP row count is bought, sensitivities double where a replaced row moves two cells,
     and DP-SGD is accounted with dp-accounting's PLD under REPLACE_ONE.
     """
+    from synth_pipeline.privacy.contribution import PrivacyUnit
     from synth_pipeline.privacy.preprocessing import plan_domain_discovery, plan_preprocessing
 
+    unit = unit or PrivacyUnit()
+    k = unit.rows_per_unit
+    on_unit = {"privacy_unit": unit.column, "rows_per_unit": k}
     steps_per_epoch = math.ceil(n_rows / config.batch_size)
     sample_rate = 1.0 / steps_per_epoch
     steps = config.epochs * steps_per_epoch
     delta = config.delta if config.delta is not None else default_delta(n_rows)
     if config.generator in NON_PRIVATE_GENERATORS:
-        return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None, relation=relation)
+        return TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, None, relation=relation, **on_unit)
     if config.generator in MARGINAL_GENERATORS:
         # ρ is the largest zCDP budget whose (ε, δ) conversion meets the target; it is
         # converted once, by the ledger, the same way. Under replace-one the mechanisms
@@ -212,14 +233,16 @@ def plan_training(config: SynthesisConfig, n_rows: int, *, columns: list | None 
         from synth_pipeline.privacy.preprocessing import discovery_delta
 
         rho = calibrate_rho(target_epsilon=config.epsilon, delta=delta - discovery_delta(columns or [], delta))
-        pre = plan_domain_discovery(columns or [], rho=rho, delta=delta, replace_one=relation == "replace-one")
-        return TrainingPlan(1.0, 0, 0, delta, 0.0, pre.as_dict() if pre else None, relation=relation, rho=rho)
+        pre = plan_domain_discovery(columns or [], rho=rho, delta=delta, replace_one=relation == "replace-one",
+                                    rows_per_unit=k)
+        return TrainingPlan(1.0, 0, 0, delta, 0.0, pre.as_dict() if pre else None, relation=relation, rho=rho,
+                            **on_unit)
     pre = plan_preprocessing(columns or [], epsilon=config.epsilon, delta=delta,
                              marginals=config.generator in CONDITIONAL_GENERATORS,
                              count=config.synthetic_rows is None and relation == "add-remove",
-                             replace_one=relation == "replace-one")
+                             replace_one=relation == "replace-one", rows_per_unit=k)
     plan = TrainingPlan(sample_rate, steps_per_epoch, steps, delta, 0.0, pre.as_dict() if pre else None,
-                        relation=relation)
+                        relation=relation, **on_unit)
     sigma = calibrate_noise(target_epsilon=config.epsilon, delta=plan.rdp_delta, sample_rate=sample_rate,
                             steps=steps, accountant=config.accountant,
                             preprocessing_noise_multiplier=plan.preprocessing_noise_multiplier, relation=relation)
@@ -235,7 +258,7 @@ def _is_count(value) -> bool:
 
 
 def check_fields(config: SynthesisConfig, facts: DatasetFacts, *, columns: list | None = None,
-             relation: str = "add-remove") -> ValidationResult:
+             relation: str = "add-remove", unit=None) -> ValidationResult:
     """The field rules of a config against public facts; say what is wrong and what to use
     instead. Part of the one validator, ``chain.configuring.validate_config``, which adds the
     schema's and the row bound's checks: call that."""
@@ -298,7 +321,7 @@ def check_fields(config: SynthesisConfig, facts: DatasetFacts, *, columns: list 
     plan = None
     if not errors:
         try:
-            plan = plan_training(config, n, columns=columns, relation=relation)
+            plan = plan_training(config, n, columns=columns, relation=relation, unit=unit)
         except CalibrationError as exc:
             errors.append(f"epsilon too low: {exc}")
         else:

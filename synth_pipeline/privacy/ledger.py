@@ -189,6 +189,9 @@ class PrivacyLedger:
     def _refusal_for(self, con, budget: Budget, mechanism: str, params: dict, epsilon: float,
                      delta: float) -> str | None:
         """The refusal message for adding this spend to the budget's active events, or None."""
+        mixed = _unit_refusal(budget.dataset, params, self._active(con, budget.dataset))
+        if mixed:
+            return mixed
         active = self._active(con, budget.dataset, budget.window_days)
         new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
         return refusal(budget, compose_spend(budget.dataset, budget, active),
@@ -306,3 +309,22 @@ def _missing_columns(con) -> list[str]:
 
 def budget_as_dict(budget: Budget) -> dict:
     return asdict(budget)
+
+
+def _unit_name(params: dict) -> str:
+    unit = params.get("privacy_unit")
+    return "one row" if unit is None else f"one person by {unit!r}"
+
+
+def _unit_refusal(dataset: str, params: dict, events: list[dict]) -> str | None:
+    """Spends for different privacy units do not compose (an ε per row bounds a person of k
+    rows only at about k·ε): a dataset's ledger keeps one unit for its whole history."""
+    held = {_unit_name(e["params"]) for e in events}
+    wanted = _unit_name(params)
+    if held and held != {wanted}:
+        return (f"the ledger of {dataset!r} holds spends for the privacy unit {', '.join(sorted(held))}; this run is "
+                f"for {wanted}, and an ε per row and an ε per person do not add up. Keep the schema's privacy_unit "
+                "as it was, or record the new unit under a new dataset name (its earlier releases still count "
+                "against each person, outside this ledger). Nothing was charged")
+    return None
+

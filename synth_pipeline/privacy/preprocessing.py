@@ -4,9 +4,10 @@ count when the synthetic table's size is left to the data. The leak every peer l
 is fitting these on raw values (or reading n); here they come from one Gaussian mechanism
 charged with the run.
 
-Reads private values, DP. Privacy unit: one row, add/remove; it adds one to one histogram
-bin per open column (and one to the count), so the joint L2 sensitivity of the k
-histograms is √k. Every count gets Gaussian noise of standard deviation ``noise_std`` from
+Reads private values, DP. Privacy unit: one row, add/remove, by default; it adds one to one
+histogram bin per open column (and one to the count), so the joint L2 sensitivity of the k
+histograms is √k. With a person unit of at most m rows (``rows_per_unit``, rows bounded
+first: ``privacy.contribution``) a person adds at most m to one bin of each: m·√k. Every count gets Gaussian noise of standard deviation ``noise_std`` from
 the secret source (never seeded); the ledger charges a Gaussian event with noise
 multiplier ``noise_std / √k`` (composed with DP-SGD under RDP), plus ``threshold_delta`` for
 category discovery: a value held by a single row passes the release threshold with
@@ -45,10 +46,11 @@ class PreprocessingError(ValueError):
     """DP statistics cannot describe this column; the message says what to declare."""
 
 
-def joint_sensitivity(histograms: int, *, replace_one: bool) -> float:
+def joint_sensitivity(histograms: int, *, replace_one: bool, rows_per_unit: int = 1) -> float:
     """L2 sensitivity of ``histograms`` counts a row adds one to: √k under add/remove, √(2k)
-    under replace-one (−1 in one cell, +1 in another of each)."""
-    return math.sqrt(histograms * (2 if replace_one else 1))
+    under replace-one (−1 in one cell, +1 in another of each); times m for a person of at
+    most m rows (all m in one cell of each histogram is the worst case)."""
+    return rows_per_unit * math.sqrt(histograms * (2 if replace_one else 1))
 
 
 def needs_dp_bounds(col: ColumnSpec) -> bool:
@@ -88,6 +90,7 @@ class PreprocessingPlan:
     count: bool = False  # a DP row count (the synthetic table's size when the user sets none)
     replace_one: bool = False  # replace-one neighbours: a row moves two cells of each histogram
     rho: float | None = None  # zCDP plans (marginal-based generators): what the Gaussian part costs
+    rows_per_unit: int = 1  # a person's rows (at most): each count moves by up to this much
 
     @property
     def columns(self) -> int:
@@ -99,13 +102,16 @@ class PreprocessingPlan:
     @property
     def noise_multiplier(self) -> float:
         """Noise std over the joint L2 sensitivity (``joint_sensitivity``): what the accountant sees."""
-        return self.noise_std / joint_sensitivity(self.columns, replace_one=self.replace_one)
+        return self.noise_std / joint_sensitivity(self.columns, replace_one=self.replace_one,
+                                                  rows_per_unit=self.rows_per_unit)
 
     @property
     def column_rho(self) -> float:
-        """zCDP cost of ONE column's histogram (Δ²/2σ², Δ² = 1, or 2 under replace-one): the
-        columns share the Gaussian release equally, so ``rho`` = columns · column_rho."""
-        return (2.0 if self.replace_one else 1.0) / (2.0 * self.noise_std ** 2)
+        """zCDP cost of ONE column's histogram (Δ²/2σ², Δ² = m², or 2m² under replace-one, m
+        the rows of a person): the columns share the Gaussian release equally, so ``rho`` =
+        columns · column_rho."""
+        return joint_sensitivity(1, replace_one=self.replace_one, rows_per_unit=self.rows_per_unit) ** 2 / (
+            2.0 * self.noise_std ** 2)
 
     @property
     def column_threshold_delta(self) -> float:
@@ -180,7 +186,7 @@ def dp_categories(values: pd.Series, *, noise_std: float, threshold: float,
 
 def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: float,
                        marginals: bool = False, count: bool = False,
-                       replace_one: bool = False) -> PreprocessingPlan | None:
+                       replace_one: bool = False, rows_per_unit: int = 1) -> PreprocessingPlan | None:
     """Noise for a share of the run's ε over the open columns (with ``marginals``, the
     frequencies of every discrete column; with ``count``, the row count); None when nothing
     needs DP statistics."""
@@ -196,12 +202,13 @@ def plan_preprocessing(columns: list[ColumnSpec], *, epsilon: float, delta: floa
     share = PREPROCESSING_SHARE if numeric or categorical or frequencies else COUNT_ONLY_SHARE
     multiplier = calibrate_gaussian(target_epsilon=epsilon * share, delta=delta - threshold_delta)
     k = len(numeric) + len(set(categorical) | set(frequencies)) + int(count)
-    return PreprocessingPlan(numeric, categorical, multiplier * joint_sensitivity(k, replace_one=replace_one),
-                             threshold_delta, frequencies, count, replace_one)
+    return PreprocessingPlan(numeric, categorical,
+                             multiplier * joint_sensitivity(k, replace_one=replace_one, rows_per_unit=rows_per_unit),
+                             threshold_delta, frequencies, count, replace_one, rows_per_unit=rows_per_unit)
 
 
 def plan_domain_discovery(columns: list[ColumnSpec], *, rho: float, delta: float,
-                          replace_one: bool = False) -> PreprocessingPlan | None:
+                          replace_one: bool = False, rows_per_unit: int = 1) -> PreprocessingPlan | None:
     """The marginal-based generators' DP domains: bounds of open numeric columns and category
     sets of open categorical ones, from the same histograms as ``release_statistics``, for
     ``DOMAIN_RHO_SHARE`` of the run's ``rho`` (one Gaussian release of joint sensitivity √k,
@@ -213,13 +220,14 @@ def plan_domain_discovery(columns: list[ColumnSpec], *, rho: float, delta: float
         return None
     k = len(numeric) + len(categorical)
     share = DOMAIN_RHO_SHARE * rho
-    noise_std = joint_sensitivity(k, replace_one=replace_one) / math.sqrt(2.0 * share)
+    noise_std = joint_sensitivity(k, replace_one=replace_one, rows_per_unit=rows_per_unit) / math.sqrt(2.0 * share)
     return PreprocessingPlan(numeric, categorical, noise_std, discovery_delta(columns, delta),
-                             replace_one=replace_one, rho=share)
+                             replace_one=replace_one, rho=share, rows_per_unit=rows_per_unit)
 
 
 def dp_row_count(frame: pd.DataFrame, *, noise_std: float, rng) -> int:
-    """DP: the number of rows plus Gaussian noise (sensitivity 1), rounded, at least 1."""
+    """DP: the number of rows plus Gaussian noise (sensitivity 1, or m for a person of at
+    most m rows: ``noise_std`` is calibrated to it), rounded, at least 1."""
     return max(1, int(round(len(frame) + rng.normal(0.0, noise_std))))
 
 
@@ -229,7 +237,9 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec],
     the DP row count (None unless the plan asks for it)."""
     rng = secret_rng()
     per_column_delta = plan.threshold_delta / max(len(plan.categorical), 1)
-    threshold = 1.0 + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical else math.inf
+    # A value held by one person counts at most rows_per_unit: it passes with probability ≤ per_column_delta.
+    threshold = (plan.rows_per_unit + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical
+                 else math.inf)
     released, filled, discovered = {}, [], {}
     for col in columns:
         if col.name in plan.numeric:

@@ -1,7 +1,8 @@
 """zCDP mechanisms for the marginal-based generators: a ρ budget, Gaussian measurements of
 marginals, and the exponential mechanism, with every spend written down.
 
-The privacy unit is one row under add/remove neighbours: a count marginal then has L2
+The privacy unit is one row under add/remove neighbours by default (a person of at most k
+rows multiplies every sensitivity by k: ``rows_per_unit``): a count marginal then has L2
 sensitivity 1, so a Gaussian measurement with standard deviation σ costs ρ = 1/(2σ²); the
 exponential mechanism with parameter ε on a score of sensitivity Δ costs ε²/8 (bounded
 range, Cesar & Rogers 2021). Budgets compose by addition; the ledger converts the total ρ
@@ -49,10 +50,13 @@ class ZcdpBudget:
     # Replace-one neighbours (n declared public): a count vector moves in two cells (L2
     # sensitivity √2) and a score of sensitivity Δ under add/remove by up to 2Δ.
     replace_one: bool = False
+    # A person of at most k rows (contributions bounded first): a count vector moves by up to
+    # k in one cell and a score by up to k·Δ.
+    rows_per_unit: int = 1
 
     @property
     def l2_sensitivity(self) -> float:
-        return math.sqrt(2.0) if self.replace_one else 1.0
+        return self.rows_per_unit * (math.sqrt(2.0) if self.replace_one else 1.0)
 
     def sigma_for(self, rho: float) -> float:
         """σ of a Gaussian count measurement that costs exactly ρ under this relation."""
@@ -76,7 +80,7 @@ class ZcdpBudget:
 
     def gaussian(self, values: np.ndarray, *, sigma: float, rng, what: str) -> np.ndarray:
         """DP: a Gaussian measurement of a count vector (L2 sensitivity Δ: 1, or √2 under
-        replace-one); charges Δ²/(2σ²)."""
+        replace-one, times k for a person of at most k rows); charges Δ²/(2σ²)."""
         self._charge("gaussian", self.l2_sensitivity ** 2 / (2.0 * sigma ** 2), sigma=sigma, measured=what)
         for observer in list(_MEASUREMENT_OBSERVERS):
             observer(self, sigma, rng)
@@ -90,9 +94,10 @@ class ZcdpBudget:
     def exponential(self, scores: np.ndarray, *, epsilon: float, sensitivity: float, rng,
                     what: str) -> int:
         """DP: the index of one candidate, drawn with probability ∝ exp(ε·score / (2Δ));
-        charges ε²/8. ``sensitivity`` is the add/remove one (doubled here under replace-one).
-        Gumbel-max sampling, so large scores cannot overflow."""
-        sensitivity = sensitivity * (2.0 if self.replace_one else 1.0)
+        charges ε²/8. ``sensitivity`` is the add/remove one of a row (doubled here under
+        replace-one, times k for a person of at most k rows). Gumbel-max sampling, so large
+        scores cannot overflow."""
+        sensitivity = sensitivity * (2.0 if self.replace_one else 1.0) * self.rows_per_unit
         scores = np.asarray(scores, dtype=float)
         if scores.size == 0:
             raise ValueError("the exponential mechanism needs at least one candidate")

@@ -149,7 +149,7 @@ def build_model_card(*, profile: dict, config: dict, model: dict, audit: dict, s
                          f"{profile.get('max_rows')} is the public bound",
                  "synthetic_rows": {"rows": model.get("synthetic_rows"), "source": model.get("synthetic_rows_source")}},
         "privacy": {
-            "unit": PRIVACY_UNIT, "neighbouring_relation": privacy.get("neighbouring_relation") or NEIGHBOURING,
+            "unit": privacy.get("unit") or PRIVACY_UNIT, "neighbouring_relation": privacy.get("neighbouring_relation") or NEIGHBOURING,
             "epsilon": privacy.get("epsilon_spent") if is_dp else None,
             "epsilon_target": privacy.get("epsilon_target") if is_dp else None,
             "delta": privacy.get("delta") if is_dp else None,

@@ -57,7 +57,7 @@ def build_public_documents(*, schema: TableSchema, config: dict, model: dict, le
         "epsilon": privacy.get("epsilon_spent") if is_dp else None,
         "epsilon_target": privacy.get("epsilon_target") if is_dp else None,
         "delta": privacy.get("delta") if is_dp else None,
-        "privacy_unit": PRIVACY_UNIT,
+        "privacy_unit": privacy.get("unit") or PRIVACY_UNIT,
         "neighbouring_relation": privacy.get("neighbouring_relation"),
         "accountant": privacy.get("accountant"),
         "mechanism": privacy.get("mechanism"),

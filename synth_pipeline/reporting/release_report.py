@@ -33,8 +33,10 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             **privacy,
             "privacy_level": (privacy_level(privacy["epsilon_spent"]) if model["is_dp"]
                               else "none: not differentially private"),
-            "privacy_unit": "one row of the drop (add/remove-one neighbouring relation, n private)",
+            "privacy_unit": (privacy.get("unit") or "one row of the drop") + " (add/remove neighbours, counts private)",
         },
+        # Non-DP counts of the private drop (persons, rows each kept or dropped): internal only.
+        "contribution_bounding": model.get("contribution_bounding") or {"privacy_unit": "one row"},
         "ledger_after_release": ledger_after,
         "data_handling": {
             "direct_identifiers_dropped": pii["dropped_before_training"],

@@ -112,7 +112,24 @@ class _Critic(nn.Module):
                                  nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Dropout(0.5), nn.Linear(hidden, 1))
 
     def forward(self, x):
+        if self.pac == 1:  # rows on the last axis: (rows, width) or a person batch (persons, k, width)
+            return self.net(x)
         return self.net(x.reshape(-1, x.shape[1] * self.pac))
+
+
+class _PersonBCE:
+    """The critic's loss per sample for a person batch: each person's summed per-row BCE
+    over its real rows (``target`` is (labels, mask)); ``reduction`` as Opacus' ghost
+    clipping sets it."""
+
+    reduction = "mean"
+
+    def __call__(self, logits: torch.Tensor, target) -> torch.Tensor:
+        labels, mask = target
+        per_sample = training.per_unit(F.binary_cross_entropy_with_logits(logits, labels, reduction="none"), mask)
+        if self.reduction == "none":
+            return per_sample
+        return per_sample.mean() if len(per_sample) else per_sample.sum()
 
 
 class DPCTGAN:
@@ -167,7 +184,7 @@ class DPCTGAN:
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_epoch: Callable[[EpochReport], None] | None = None,
             on_dp_start: Callable[[], None] | None = None,
-            frequencies: dict[str, dict[str, float]] | None = None, **_) -> "DPCTGAN":
+            frequencies: dict[str, dict[str, float]] | None = None, units=None, **_) -> "DPCTGAN":
         """Train to exactly ``plan.steps`` critic steps, one generator step after each.
 
         ``frequencies`` (DP, from the run's preprocessing) drive the generator's conditions;
@@ -193,8 +210,10 @@ class DPCTGAN:
         betas = (0.5, 0.9)
         critic_opt = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=betas)
         gen_opt = torch.optim.Adam(self.generator.parameters(), lr=self.generator_lr, betas=betas)
+        persons = self.is_dp and plan.privacy_unit is not None
         prepared = training.prepare(critic, critic_opt, data, config=config, plan=plan, private=self.is_dp,
-                                    grad_sample_mode=self.grad_sample_mode, criterion=nn.BCEWithLogitsLoss())
+                                    grad_sample_mode=self.grad_sample_mode, units=units,
+                                    criterion=_PersonBCE() if persons else nn.BCEWithLogitsLoss())
         critic, critic_opt, bce = prepared.module, prepared.optimizer, prepared.criterion
         # Public and fixed (never the real batch size): one real row moves the gradient sum by ≤ C.
         # At least 8, so the generator's BatchNorm has rows to normalise over.
@@ -206,10 +225,35 @@ class DPCTGAN:
             raw = self.generator(torch.randn(n, self.noise, device=device), cond.to(device))
             return raw, cond.to(device), picks, cats
 
-        def step(batch: torch.Tensor) -> tuple[float, int]:
+        def person_critic_loss(batch, mask) -> torch.Tensor:
+            """DP with a person unit: each real person's rows and n_fake fake "persons" of k
+            fake rows (a public, fixed number) as samples; losses summed per person."""
+            k = batch.shape[1]
+            real_cond = self.conditions.from_rows(batch.reshape(-1, batch.shape[-1]).cpu(), cond_gen)
+            real_in = torch.cat([batch, real_cond.reshape(*batch.shape[:2], -1).to(device)], -1)
+            with torch.no_grad():
+                raw, cond, _, _ = fake_batch(n_fake * k)
+                fake_in = torch.cat([self._activate(raw), cond], 1).reshape(n_fake, k, -1)
+            logits = critic(torch.cat([real_in, fake_in], 0)).squeeze(-1)
+            labels = torch.cat([torch.ones(len(batch), k), torch.zeros(n_fake, k)]).to(device)
+            return bce(logits, (labels, torch.cat([mask, torch.ones(n_fake, k)]).to(device)))
+
+        def step(batch) -> tuple[float, int]:
+            batch, mask = training.batch_rows(batch)
             batch = batch.to(device)
-            real_cond = self.conditions.from_rows(batch.cpu(), cond_gen).to(device)
             critic_opt.zero_grad(set_to_none=True)
+            if mask is not None:
+                critic_loss = person_critic_loss(batch, mask)
+                rows = int(mask.sum())
+            else:
+                critic_loss, rows = row_critic_loss(batch), len(batch)
+            critic_loss.backward()
+            critic_opt.step()
+            generator_step()
+            return float(critic_loss.detach()) * rows, rows
+
+        def row_critic_loss(batch) -> torch.Tensor:
+            real_cond = self.conditions.from_rows(batch.cpu(), cond_gen).to(device)
             with torch.no_grad():
                 raw, cond, _, _ = fake_batch(n_fake)
                 fake = self._activate(raw)
@@ -223,9 +267,9 @@ class DPCTGAN:
                 real_in, fake_in = real_in[:m], fake_in[:m]
                 critic_loss = (critic(fake_in).mean() - critic(real_in).mean()
                                + GP_WEIGHT * _gradient_penalty(critic, real_in, fake_in, self.pac))
-            critic_loss.backward()
-            critic_opt.step()
+            return critic_loss
 
+        def generator_step() -> None:
             # Generator step: through the critic, whose weights are frozen and whose
             # per-sample hooks are off (the generator never touches real rows).
             _set_critic_trainable(critic, False)
@@ -237,7 +281,6 @@ class DPCTGAN:
             gen_loss.backward()
             gen_opt.step()
             _set_critic_trainable(critic, True)
-            return float(critic_loss.detach()) * len(batch), len(batch)
 
         summary = training.run(prepared, step, config=config, plan=plan, private=self.is_dp, name=self.name,
                                on_epoch=on_epoch, on_dp_start=on_dp_start)

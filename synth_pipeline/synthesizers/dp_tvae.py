@@ -3,7 +3,9 @@ and its non-private twin TVAE.
 
 Reads private values, DP: every parameter of the encoder and decoder is trained with
 Opacus' DP-SGD (Poisson sampling of rows, per-sample clipping to ``max_grad_norm``,
-Gaussian noise ``noise_multiplier · max_grad_norm``). The privacy unit is one row. The
+Gaussian noise ``noise_multiplier · max_grad_norm``). The privacy unit is one row, or a
+person (``plan.privacy_unit``): then persons are sampled and each person's summed gradient is
+clipped (``training``). The
 ledger charge is the caller's: this class only trains to the plan it is given and never
 runs a step beyond ``plan.steps``. Column transforms come from the public schema only.
 The decoder alone, with Gaussian latent draws, produces synthetic rows: post-processing.
@@ -52,34 +54,37 @@ class _VAE(nn.Module):
 def _per_row_loss(codec: TableCodec, x: torch.Tensor, out: torch.Tensor, mu, logvar,
                   kl_weight: float = 1.0) -> torch.Tensor:
     """Negative ELBO of each row (β-weighted KL): numeric Gaussian error + categorical
-    cross-entropy + β·KL. β < 1 resists posterior collapse, which DP noise makes likely."""
-    loss = kl_weight * 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
+    cross-entropy + β·KL. β < 1 resists posterior collapse, which DP noise makes likely.
+    Rows on the last axis: (rows, width) or a person batch (persons, k, width)."""
+    loss = kl_weight * 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=-1)
     for c in codec.codecs:
         if c.kind == "numeric":
-            loss = loss + (x[:, c.start] - out[:, c.start]).pow(2) / (2 * NUMERIC_SIGMA ** 2)
+            loss = loss + (x[..., c.start] - out[..., c.start]).pow(2) / (2 * NUMERIC_SIGMA ** 2)
             if c.null_start is not None:
                 block = slice(c.null_start, c.null_start + 2)
-                loss = loss - (x[:, block] * torch.log_softmax(out[:, block], dim=1)).sum(dim=1)
+                loss = loss - (x[..., block] * torch.log_softmax(out[..., block], dim=-1)).sum(dim=-1)
         else:
             block = slice(c.start, c.start + c.width)
-            loss = loss - (x[:, block] * torch.log_softmax(out[:, block], dim=1)).sum(dim=1)
+            loss = loss - (x[..., block] * torch.log_softmax(out[..., block], dim=-1)).sum(dim=-1)
     return loss
 
 
 class _ELBOCriterion:
     """The per-row negative ELBO as a criterion Opacus' ghost clipping can wrap: it sets
-    ``reduction`` to "none" to get one loss per row."""
+    ``reduction`` to "none" to get one loss per sample (a row, or a person's summed rows)."""
 
     def __init__(self, owner: "DPTVAE"):
         self.owner = owner
         self.reduction = "mean"
 
-    def __call__(self, outputs, batch: torch.Tensor) -> torch.Tensor:
+    def __call__(self, outputs, batch) -> torch.Tensor:
         out, mu, logvar = outputs
-        per_row = _per_row_loss(self.owner.codec, batch, out, mu, logvar, self.owner.kl_weight)
+        rows, mask = training.batch_rows(batch)
+        per_sample = training.per_unit(_per_row_loss(self.owner.codec, rows, out, mu, logvar, self.owner.kl_weight),
+                                       mask)
         if self.reduction == "none":
-            return per_row
-        return per_row.mean() if len(batch) else per_row.sum()
+            return per_sample
+        return per_sample.mean() if len(rows) else per_sample.sum()
 
 
 class DPTVAE:
@@ -104,7 +109,7 @@ class DPTVAE:
 
     def fit(self, frame: pd.DataFrame, *, config: SynthesisConfig, plan: TrainingPlan,
             on_epoch: Callable[[EpochReport], None] | None = None,
-            on_dp_start: Callable[[], None] | None = None, **_) -> "DPTVAE":
+            on_dp_start: Callable[[], None] | None = None, units=None, **_) -> "DPTVAE":
         """Train to exactly ``plan.steps`` steps: DP-SGD on the whole VAE (or plain, for the twin)."""
         device = training_device()
         torch.manual_seed(config.seed)  # weight initialisation (and the VAE's latent draws): not DP noise
@@ -113,19 +118,24 @@ class DPTVAE:
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         prepared = training.prepare(self.model, optimizer, torch.from_numpy(self.codec.encode(frame)),
                                     config=config, plan=plan, private=self.is_dp,
-                                    grad_sample_mode=self.grad_sample_mode, criterion=_ELBOCriterion(self))
+                                    grad_sample_mode=self.grad_sample_mode, criterion=_ELBOCriterion(self),
+                                    units=units)
         model, optimizer, criterion = prepared.module, prepared.optimizer, prepared.criterion
 
-        def step(batch: torch.Tensor) -> tuple[float, int]:
+        def step(batch) -> tuple[float, int]:
             optimizer.zero_grad(set_to_none=True)
-            batch = batch.to(device)
+            rows, mask = training.batch_rows(batch)
+            rows = rows.to(device)
+            batch = rows if mask is None else (rows, mask.to(device))
             # An empty Poisson batch still takes its noisy step (the accountant counted it).
-            loss = criterion(model(batch), batch)
+            loss = criterion(model(rows), batch)
             loss.backward()
             optimizer.step()
-            per_row = getattr(loss, "loss_per_sample", None)  # ghost clipping keeps the rows' losses
-            total = float(per_row.detach().sum()) if per_row is not None else float(loss.detach()) * len(batch)
-            return total, len(batch)
+            per_sample = getattr(loss, "loss_per_sample", None)  # ghost clipping keeps the samples' losses
+            n = len(rows) if mask is None else int(mask.sum())
+            total = (float(per_sample.detach().sum()) if per_sample is not None
+                     else float(loss.detach()) * len(rows))
+            return total, n
 
         summary = training.run(prepared, step, config=config, plan=plan, private=self.is_dp, name=self.name,
                                on_epoch=on_epoch, on_dp_start=on_dp_start)

@@ -8,6 +8,12 @@ secret source (``privacy.secret_random``), never from ``config.seed``; the sum i
 by the public ``batch_size``, never by the private n. Exactly ``plan.steps`` noisy steps are
 taken. ``config.seed`` sets only the weight initialisation. Not private: the same number of
 steps over shuffled minibatches of the same size, for comparison only; no guarantee.
+
+With a person unit (``plan.privacy_unit``) the Poisson coins are drawn per person, and a
+batch is ``(rows, mask)``: each sampled person's (at most k) rows stacked as one sample of
+shape (k, width), zero-padded, with a mask of the real rows. The generator sums its rows'
+losses per person, so Opacus' per-sample gradient IS the person's summed gradient, and it is
+that sum that is clipped to ``max_grad_norm`` (tests check the bound).
 """
 
 from __future__ import annotations
@@ -94,19 +100,31 @@ class SecretPoissonBatches:
 
 
 class _Rows(torch.utils.data.Dataset):
-    """The encoded rows; a batch is one indexing (empty batches keep the width)."""
+    """The encoded rows; a batch is one indexing (empty batches keep the width). With a
+    ``mask`` (a person unit) each sample is a person: a batch is (rows, mask)."""
 
-    def __init__(self, data: torch.Tensor):
-        self.data = data
+    def __init__(self, data: torch.Tensor, mask: torch.Tensor | None = None):
+        self.data, self.mask = data, mask
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __getitem__(self, i):
-        return self.data[i]
+        return self.data[i] if self.mask is None else (self.data[i], self.mask[i])
 
     def __getitems__(self, indices):
-        return self.data[torch.as_tensor(indices, dtype=torch.long)]
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return self.data[index] if self.mask is None else (self.data[index], self.mask[index])
+
+
+def batch_rows(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(rows, mask) of a batch: a tensor of rows, or a person batch (rows, mask)."""
+    return batch if isinstance(batch, tuple) else (batch, None)
+
+
+def per_unit(per_row: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Per-sample losses: the rows' own, or each person's sum over its real rows."""
+    return per_row if mask is None else (per_row * mask).sum(dim=-1)
 
 
 def _secret_noise(optimizer) -> Callable[[], None]:
@@ -136,8 +154,10 @@ def _secret_noise(optimizer) -> Callable[[], None]:
 
 def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: torch.Tensor, *,
             config: SynthesisConfig, plan: TrainingPlan, private: bool,
-            grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None) -> Prepared:
-    """``criterion`` (per-row loss with a ``reduction`` attribute) is needed for "ghost"."""
+            grad_sample_mode: str = DEFAULT_GRAD_SAMPLE_MODE, criterion=None, units=None) -> Prepared:
+    """``criterion`` (per-row loss with a ``reduction`` attribute) is needed for "ghost".
+    ``units`` (each row's person, 0 … persons−1; rows already bounded to ``plan.rows_per_unit``)
+    is needed when the plan's unit is a person: persons are sampled and clipped, not rows."""
     if not private:
         dataset = torch.utils.data.TensorDataset(data)
         generator = torch.Generator().manual_seed(config.seed)  # shuffling only: no guarantee to protect
@@ -152,9 +172,16 @@ def prepare(module: torch.nn.Module, optimizer: torch.optim.Optimizer, data: tor
     # secret source) and torch that the input needs no gradient (true: only the weights do).
     warnings.filterwarnings("ignore", message="Secure RNG turned off")
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
+    dataset = _Rows(data)
+    if plan.privacy_unit is not None:
+        from synth_pipeline.privacy.contribution import grouped
+
+        if units is None:
+            raise ValueError(f"the plan's privacy unit is {plan.privacy_unit!r}: pass each row's person (units=)")
+        dataset = _Rows(*grouped(data, units, plan.rows_per_unit))
     loader = torch.utils.data.DataLoader(
-        _Rows(data), batch_sampler=SecretPoissonBatches(len(data), sample_rate=plan.sample_rate,
-                                                        steps=plan.steps_per_epoch), collate_fn=lambda batch: (batch,))
+        dataset, batch_sampler=SecretPoissonBatches(len(dataset), sample_rate=plan.sample_rate,
+                                                    steps=plan.steps_per_epoch), collate_fn=lambda batch: (batch,))
     engine = PrivacyEngine(accountant=config.accountant, secure_mode=False)
     extra = {"criterion": criterion} if grad_sample_mode == "ghost" else {}
     # poisson_sampling=False: the loader above already samples (Opacus' own sampler would

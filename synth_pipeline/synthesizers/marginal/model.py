@@ -94,7 +94,8 @@ class MarginalSynthesizer:
         self.label = label
         started = time.perf_counter()
         rng = secret_rng()  # every measurement and pick: never config.seed (it sets only sampling)
-        budget = ZcdpBudget(plan.model_rho, replace_one=plan.relation == "replace-one")
+        budget = ZcdpBudget(plan.model_rho, replace_one=plan.relation == "replace-one",
+                            rows_per_unit=plan.rows_per_unit)
         if on_dp_start is not None:
             on_dp_start()  # the first noisy measurement follows
         self.bins = binning.dp_bins(frame, self.codec, budget, rho=binning.BINNING_SHARE * plan.model_rho, rng=rng)
