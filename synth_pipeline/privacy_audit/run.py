@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synth_pipeline.privacy.config import MARGINAL_GENERATORS, SynthesisConfig, TrainingPlan, plan_training
+from synth_pipeline.privacy.contribution import privacy_unit_of
 from synth_pipeline.privacy_audit.bound import DEFAULT_CONFIDENCE, audit_guesses
 from synth_pipeline.privacy_audit.canaries import canary_count, make_canaries
 from synth_pipeline.privacy_audit.gradient import GradientCanaries
@@ -134,13 +135,19 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
     if "measurement" in auditors and config.generator not in MARGINAL_GENERATORS:
         raise ValueError(f"measurement canaries audit the Gaussian measurements of aim and mst; "
                          f"{config.generator!r} takes none: use the gradient auditor")
-    m = canary_count(len(train), canaries)
-    canary_rows = make_canaries(schema, m, seed=seed)[names]
+    unit = privacy_unit_of(schema, config.rows_per_unit)
+    # m counts canary persons against the persons of the table (rows, with the row unit).
+    m = canary_count(len(train) if unit.is_row else int(train[unit.column].nunique()), canaries)
+    canary_rows = make_canaries(schema, m, seed=seed)
     included = np.random.default_rng([seed, 0x1A]).random(m) < 0.5
-    table = _audit_table(train, canary_rows, included, names, seed)
-    # The release's public row bound (plus the canaries), as the release would plan it.
+    # With a person unit each canary is a canary PERSON: k identical rows under its own id.
+    kept = names if unit.is_row else names + [unit.column]
+    table = _audit_table(train, canary_rows.loc[canary_rows.index.repeat(unit.rows_per_unit)],
+                         np.repeat(included, unit.rows_per_unit), kept, seed)
+    canary_rows = canary_rows[names]
+    # The release's public bound on rows or persons (plus the canaries), as the release would plan it.
     plan = plan_training(config, (schema.public_row_bound(len(train)) or len(train)) + m, columns=columns,
-                         relation=schema.relation)
+                         relation=schema.relation, unit=unit)
     if plan_hook is not None:
         plan = plan_hook(plan)
     # No count here: the canary count and the table's rows derive from the private n.
@@ -155,7 +162,7 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
              "measurement": np.random.default_rng([seed, 0x3E]).random(m) < 0.5}
     gradient = GradientCanaries(flips["gradient"], sample_rate=plan.sample_rate, clip=config.max_grad_norm,
                                 noise_multiplier=plan.noise_multiplier if model_class.is_dp else 0.0, seed=seed)
-    measured = MeasurementCanaries(flips["measurement"])
+    measured = MeasurementCanaries(flips["measurement"], rows_per_unit=unit.rows_per_unit)
     observe = contextlib.ExitStack()
     if "gradient" in auditors:
         from synth_pipeline.synthesizers.training import optimizer_observer
@@ -208,7 +215,8 @@ def run_privacy_audits(*, train: pd.DataFrame, schema: TableSchema, config: Synt
             "canaries": m, "canaries_inserted": int(inserted.sum()),
             "guesses": best["guesses"], "correct": best["correct"], "k_plus": best["k_plus"],
             "k_minus": best["k_minus"], "pairs_tested": best["pairs_tested"],
-            "training_rows": len(train), "audit_rows": len(train) + int(included.sum()),
+            "training_rows": len(train), "audit_rows": len(train) + int(included.sum()) * unit.rows_per_unit,
+            "privacy_unit": unit.description,
             "synthetic_rows": rows if auditor == "black-box" else None,
             "noise_multiplier": float(plan.noise_multiplier) if model_class.is_dp else None,
             "steps": int(plan.steps),

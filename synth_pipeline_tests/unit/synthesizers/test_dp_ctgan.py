@@ -82,3 +82,44 @@ def test_dp_ctgan_refuses_packs_under_dp(schema):
     with pytest.raises(ValueError, match="pac = 1"):
         generator_class("dp-ctgan")(codec, pac=10)
     assert generator_class("ctgan")(codec).pac == 10
+
+
+@pytest.mark.parametrize("mode", ["ghost", "hooks"])
+def test_one_person_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm(mode):
+    """A person of k rows is one sample of the critic's batch: its rows' losses are summed,
+    then clipped together to C."""
+    import numpy as np
+
+    from synth_pipeline.privacy.config import TrainingPlan
+    from synth_pipeline.synthesizers import training
+    from synth_pipeline.synthesizers.dp_ctgan import _Critic, _PersonBCE
+
+    clip, width, k = 0.5, 6, 4
+    torch.manual_seed(0)
+    critic = _Critic(width, 16, pac=1)
+    for layer in critic.net:
+        if isinstance(layer, torch.nn.Dropout):
+            layer.p = 0.0
+    plan = TrainingPlan(sample_rate=0.25, steps_per_epoch=4, steps=4, delta=1e-5, noise_multiplier=0.0,
+                        privacy_unit="pid", rows_per_unit=k)
+    prepared = training.prepare(critic, torch.optim.SGD(critic.parameters(), lr=0.1), torch.zeros(20, width),
+                                config=SynthesisConfig(batch_size=5, max_grad_norm=clip), plan=plan, private=True,
+                                grad_sample_mode=mode, criterion=_PersonBCE(), units=np.arange(20) // 4)
+    criterion = prepared.criterion or _PersonBCE()
+    gen = torch.Generator().manual_seed(1)
+    real = torch.randn(6, k, width, generator=gen) * 50
+    real[-1] = real[-1, :1]  # the last person's k rows alike: row clipping would let it move the sum by k·C
+    fake = torch.randn(5, k, width, generator=gen) * 50
+
+    def clipped_sum(persons):
+        prepared.optimizer.zero_grad(set_to_none=True)
+        logits = prepared.module(torch.cat([persons, fake])).squeeze(-1)
+        labels = torch.cat([torch.ones(len(persons), k), torch.zeros(len(fake), k)])
+        criterion(logits, (labels, torch.ones(len(persons) + len(fake), k))).backward()
+        if mode == "hooks":
+            prepared.optimizer.clip_and_accumulate()
+            return torch.cat([p.summed_grad.flatten() for p in prepared.module.parameters()])
+        return torch.cat([p.grad.flatten() for p in prepared.module.parameters()])
+
+    difference = (clipped_sum(real) - clipped_sum(real[:-1])).norm().item()
+    assert 0.5 * clip < difference <= clip * (1 + 1e-5)
