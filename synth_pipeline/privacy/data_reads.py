@@ -22,9 +22,15 @@ RAW_DATA_READS = (
                "the schema declares n public, it is public, and the accounting is replace-one"},
     {"step": "pii_scan", "reads": "a seeded sample of text columns, matched to identifier patterns", "dp": "not DP",
      "status": "pass/fail gate only; column names and shares kept, no values"},
-    {"step": "holdout split", "reads": "the row count only: one secret coin per row (OS CSPRNG, fresh per run)",
-     "dp": "no private values", "status": "reads no values; adding or removing a row moves no other row; the mask "
-                                           "stays in the orchestrator's internal storage"},
+    {"step": "holdout split", "reads": "the row count only: one secret coin per row (OS CSPRNG, fresh per run); "
+     "with a privacy_unit, the unit column: one coin per person, for all its rows", "dp": "no private values",
+     "status": "reads no modelled value; adding or removing a row (a person) moves no other row (person); the mask "
+               "stays in the orchestrator's internal storage"},
+    {"step": "contribution bounding (dp_model, schemas with a privacy_unit)", "reads": "the unit column of the "
+     "training split", "dp": "no private values",
+     "status": "keeps at most k rows per person on secret coins before any DP computation, so every mechanism is "
+               "calibrated to a person of k rows; the counts of dropped rows and persons are non-DP and stay in the "
+               "internal review"},
     {"step": "column transforms", "reads": "nothing: bounds and categories from the public schema", "dp": "no private values",
      "status": "public schema only, where the schema declares them"},
     {"step": "DP statistics (dp_model)", "reads": "columns whose bounds or categories the schema leaves open",

@@ -94,6 +94,7 @@ def evidence(*, privacy_report: dict, pii: dict, audit: dict, run_id: str | None
         "differentially_private": privacy_report.get("is_dp"),
         "epsilon": privacy_report.get("epsilon_achieved"),
         "delta": privacy_report.get("delta"),
+        "privacy_unit": privacy_report.get("privacy_unit"),
         "privacy_level": privacy_report.get("privacy_level"),
         "attack_results (internal, not DP)": attacks,
         "empirical_privacy_audit": privacy_report.get("empirical_privacy_audit"),
@@ -133,7 +134,8 @@ def _framework_reviews(key: str, ev: dict, audit: dict) -> tuple[list[str], list
             reviews.append(f"ε={fmt(epsilon)} is a weak guarantee")
             recs.append(f"release at ε ≤ {WEAK_EPSILON:g}")
         else:
-            met.append(f"(ε={fmt(epsilon)}, δ={fmt(ev['delta'])})-DP over the whole pipeline, charged to the ledger")
+            met.append(f"(ε={fmt(epsilon)}, δ={fmt(ev['delta'])})-DP over the whole pipeline for "
+                       f"{ev.get('privacy_unit') or 'one row of the drop'}, charged to the ledger")
     attacks = ev["attack_results (internal, not DP)"]
     if key == "HIPAA":
         safe_harbor = [q for q in quasi if any(w in q.lower() for w in SAFE_HARBOR_WORDS)]
