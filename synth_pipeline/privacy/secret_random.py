@@ -79,7 +79,11 @@ def _secret_words(n: int) -> np.ndarray:
     size = 8 * n
     if len(_ZEROS[0]) < size:
         _ZEROS[0] = bytearray(size)
-    encryptor = Cipher(algorithms.ChaCha20(os.urandom(32), os.urandom(16)), mode=None).encryptor()
+    # The 16-byte nonce opens with ChaCha20's 32-bit block counter (little-endian): it starts
+    # at 0, leaving 256 GiB of keystream. A random counter left a draw of B blocks a B/2**32
+    # chance of overflowing mid-draw (an error in ~1% of long DP-SGD fits); the key is fresh
+    # per draw, so the other 96 bits need only be random, not unique.
+    encryptor = Cipher(algorithms.ChaCha20(os.urandom(32), bytes(4) + os.urandom(12)), mode=None).encryptor()
     out = np.empty(size + 64, dtype=np.uint8)  # update_into wants room for a block more
     written = encryptor.update_into(memoryview(_ZEROS[0])[:size], out)
     if written != size:

@@ -203,3 +203,14 @@ def test_the_secret_source_is_not_a_seeded_stream():
         c = secret_rng().normal(0, 1, size=5)
     with replayable_for_tests(0):
         assert np.array_equal(c, secret_rng().normal(0, 1, size=5))
+
+
+def test_a_draw_never_overflows_the_chacha20_block_counter(monkeypatch):
+    """The nonce's first 32 bits are ChaCha20's block counter: drawn at random, a counter near
+    2**32 left a few blocks of keystream and a large draw failed mid-training. The worst
+    case an OS source can return (all 0xFF bytes) must still give a full draw."""
+    from synth_pipeline.privacy import secret_random
+
+    monkeypatch.setattr(secret_random.os, "urandom", lambda n: b"\xff" * n)
+    words = secret_random._secret_words(100_000)  # 12,500 blocks of 64 bytes
+    assert words.shape == (100_000,) and len(np.unique(words)) > 99_000
