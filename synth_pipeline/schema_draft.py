@@ -154,6 +154,10 @@ def render_draft(columns: list[DraftColumn], *, dataset: str, source_name: str, 
         f"dataset: {_scalar(dataset)}",
         "# max_rows: <a public upper bound on one drop's rows>  # required: from the source's documentation,",
         "#                                                       # never the drop's own row count",
+        "# privacy_unit: <the column naming a person>  # when one person can have several rows (visits, claims,",
+        "#   yearly records): declare that column with role: direct_identifier, and max_rows_per_unit: <most rows",
+        "#   of one person> and max_units: <most persons in one drop>, both from the source's documentation.",
+        "#   Without it ε protects one row, and a person with r rows only at about r × ε",
     ]
     if label is not None:
         lines += [f"label: {_scalar(label)}",
