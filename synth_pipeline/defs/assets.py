@@ -107,7 +107,7 @@ def dp_model(context: dg.AssetExecutionContext, raw_dataset: Drop, holdout_split
     p = model.privacy
     facts = {"generator": model.generator, "differentially_private": model.is_dp,
              "epsilon_spent": p.get("epsilon_spent"), "delta": p.get("delta"),
-             "noise_multiplier": p.get("noise_multiplier"), "steps": p.get("steps"),
+             "privacy_unit": p.get("unit") or "one row", "noise_multiplier": p.get("noise_multiplier"), "steps": p.get("steps"),
              "device": model.training.get("device"), "model_dir": str(model.model_dir)}
     context.add_output_metadata({k: v for k, v in facts.items() if v is not None})
     return model

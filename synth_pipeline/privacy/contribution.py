@@ -135,6 +135,12 @@ def bound_contributions(frame: pd.DataFrame, unit: PrivacyUnit, *, rng=None) -> 
         "units_with_one_row": int((per_unit == 1).sum()),
         "note": "non-DP counts of the private drop: internal review only",
     }
+    if internal["units_with_one_row"] == internal["units"]:
+        internal["finding"] = ("every person has one row in this drop: the guarantee per person is the one per row "
+                               f"here, and calibrating to k = {unit.rows_per_unit} rows only added noise; "
+                               "max_rows_per_unit 1 would say so")
+    elif internal["rows_dropped"] == 0:
+        internal["finding"] = f"no person has more than k = {unit.rows_per_unit} rows: bounding dropped nothing"
     return Bounded(frame[keep].reset_index(drop=True), kept_codes, internal)
 
 
