@@ -1,7 +1,7 @@
 """What protecting a person instead of a row costs: every DP generator at ε 1 and 3, row-level
 against person-level with k = 1, 4 and 8 rows kept per person.
 
-Usage: python bench/privacy_unit.py [--tables males adult-panel] [--epsilons 1 3]
+Usage: python bench/privacy_unit.py [--tables males adult-panel] [--epsilons 1 3] [--repeats K]
            [--generators aim mst dp-tvae dp-ctgan] [--units row 1 4 8] [--out bench/results_privacy_unit.jsonl]
        python bench/privacy_unit.py --report
 
@@ -147,20 +147,45 @@ def one(name: str, generator: str, epsilon: float, unit: str, queue) -> None:
     queue.put(row)
 
 
+METRICS = ("auc_ratio", "skill_kept", "quality_score", "mean_pair_tv_error", "fit_seconds")
+
+
+def averaged(rows: list[dict]) -> list[dict]:
+    """One row per (table, ε, generator, unit): the mean of its fits (fresh DP noise, same
+    split), with the number of fits and the skill range; a cell whose fits all failed shows
+    its first error."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["table"], r["epsilon"], r["generator"], r["unit"]), []).append(r)
+    out = []
+    for group in groups.values():
+        good = [r for r in group if "error" not in r]
+        if not good:
+            out.append(group[0])
+            continue
+        mean = {k: sum(r[k] for r in good) / len(good) for k in METRICS}
+        skills = [r["skill_kept"] for r in good]
+        out.append({**good[0], **mean, "fits": len(good), "skill_range": (min(skills), max(skills))})
+    return out
+
+
 def report(rows: list[dict]) -> str:
-    """The BENCHMARKS.md table: per table, ε and generator, each unit's scores side by side."""
-    lines = ["| table | ε | generator | unit | TSTR/TRTR | skill kept | quality | pair TVD | rows kept | fit s |",
+    """The BENCHMARKS.md table: per table, ε and generator, each unit's scores side by side
+    (means over the repeats, with the skill range)."""
+    lines = ["| table | ε | generator | unit | TSTR/TRTR | skill kept (range) | quality | pair TVD | rows kept | fit s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     order = {u: i for i, u in enumerate(UNITS)}
-    for r in sorted(rows, key=lambda r: (TABLES.index(r["table"]), r["epsilon"], GENERATORS.index(r["generator"]),
-                                         order[r["unit"]])):
+    for r in sorted(averaged(rows), key=lambda r: (TABLES.index(r["table"]), r["epsilon"],
+                                                   GENERATORS.index(r["generator"]), order[r["unit"]])):
         unit = "row" if r["unit"] == "row" else f"person, k={r['unit']}"
         if "error" in r:
             lines.append(f"| {r['table']} | {r['epsilon']:g} | {r['generator']} | {unit} | {r['error'][:70]} "
                          "| | | | | |")
             continue
+        spread = (f" ({r['skill_range'][0]:.2f}–{r['skill_range'][1]:.2f}, {r['fits']} fits)"
+                  if r["fits"] > 1 else "")
         lines.append(f"| {r['table']} | {r['epsilon']:g} | {r['generator']} | {unit} | {r['auc_ratio']:.3f} | "
-                     f"{r['skill_kept']:.3f} | {r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | "
+                     f"{r['skill_kept']:.3f}{spread} | {r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | "
                      f"{r['training_rows_kept']} | {r['fit_seconds']:.0f} |")
     return "\n".join(lines)
 
@@ -182,6 +207,7 @@ def main() -> None:
     parser.add_argument("--generators", nargs="+", default=list(GENERATORS))
     parser.add_argument("--units", nargs="+", default=list(UNITS))
     parser.add_argument("--out", default=str(ROOT / "bench/results_privacy_unit.jsonl"))
+    parser.add_argument("--repeats", type=int, default=1, help="fits per cell (fresh DP noise, same split)")
     args = parser.parse_args()
     out = Path(args.out)
     if args.report:
@@ -189,21 +215,21 @@ def main() -> None:
         return
     done = set()
     if out.exists():
-        done = {(r["table"], r["generator"], r["epsilon"], r["unit"]) for r in map(json.loads, out.read_text().splitlines())}
+        done = {(r["table"], r["generator"], r["epsilon"], r["unit"], r.get("repeat", 0))
+                for r in map(json.loads, out.read_text().splitlines())}
     ctx = mp.get_context("spawn")
     machine = f"{platform.machine()}, {mp.cpu_count()} cores, CPU"
-    for epsilon in args.epsilons:
-        for name in args.tables:
-            for generator in args.generators:
-                for unit in args.units:
-                    if (name, generator, epsilon, unit) in done:
-                        continue
-                    row = run_one(ctx, name, generator, epsilon, unit)
-                    row.update(machine=machine, date=time.strftime("%Y-%m-%d %H:%M"),
-                               load=round(__import__("os").getloadavg()[0], 1))
-                    with out.open("a", encoding="utf-8") as f:
-                        f.write(json.dumps(row) + "\n")
-                    print(json.dumps(row), flush=True)
+    for repeat, epsilon, name, generator, unit in ((r, e, t, g, u) for r in range(args.repeats)
+                                                   for e in args.epsilons for t in args.tables
+                                                   for g in args.generators for u in args.units):
+        if (name, generator, epsilon, unit, repeat) in done:
+            continue
+        row = run_one(ctx, name, generator, epsilon, unit)
+        row.update(repeat=repeat, machine=machine, date=time.strftime("%Y-%m-%d %H:%M"),
+                   load=round(__import__("os").getloadavg()[0], 1))
+        with out.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def _whole_and_complete(values: pd.Series) -> bool:
                 and (np.abs(numbers) <= 2.0**53).all())
 
 
-def draw_holdout(n_rows: int, *, holdout_fraction: float) -> np.ndarray:
+def draw_holdout(n_rows: int, *, holdout_fraction: float, what: str = "rows") -> np.ndarray:
     """Which rows go to the audit holdout: each row on its own, with probability
     ``holdout_fraction``, from the secret source (fresh per run, never seeded). Adding or
     removing one row changes no other row's side, so the training split of neighbouring
@@ -130,7 +130,7 @@ def draw_holdout(n_rows: int, *, holdout_fraction: float) -> np.ndarray:
         raise ValueError(f"holdout_fraction must lie in (0, 1), got {holdout_fraction}")
     holdout = secret_rng().bernoulli(holdout_fraction, n_rows)
     if holdout.all() or not holdout.any():
-        raise ValueError(f"a table of {n_rows} rows is too small to split off a holdout of {holdout_fraction:.0%}")
+        raise ValueError(f"the table has too few {what} to split off a holdout of {holdout_fraction:.0%}")
     return holdout
 
 

@@ -37,6 +37,9 @@ def profile_dataset(frame: pd.DataFrame | None, schema: TableSchema, *, n_rows: 
         "dataset": schema.dataset,
         "n_rows": n,
         "n_rows_status": "read from the drop: private, internal; input checks only (never a rate, δ or size)",
+        # With a privacy unit: the persons of the drop, private and internal like n (an input check only).
+        "n_units": (int(frame[schema.privacy_unit].nunique()) if frame is not None and schema.privacy_unit in frame
+                    else None),
         "max_rows": schema.max_rows,
         "relation": schema.relation,
         "public_rows": schema.public_row_bound(n),

@@ -37,6 +37,15 @@ def row_bound_problems(*, max_rows: int | None, n_rows: int) -> list[str]:
     return []
 
 
+def unit_bound_problems(*, max_units: int | None, n_units: int | None) -> list[str]:
+    """Input check of the drop's persons against the schema's public bound (``max_units``, else
+    ``max_rows``), before any charge; not DP: a refusal says only that the check failed."""
+    if n_units is not None and max_units is not None and n_units > max_units:
+        return ["the drop holds more persons than the schema's max_units (or max_rows when max_units is not "
+                "declared); declare a public bound on the persons of every drop (nothing was charged)"]
+    return []
+
+
 def size_problems(n_rows: int) -> list[str]:
     """The drop is large enough to train on (the training split keeps over half the rows)."""
     if n_rows < 2 * MIN_TRAINING_ROWS:
@@ -58,6 +67,8 @@ def validate_config(config: SynthesisConfig, profile: dict, schema: TableSchema)
         unit, units = None, [str(exc)]
     result = check_fields(config, dataset_facts(profile), columns=schema.modelled_columns,
                           relation=schema.relation, unit=unit)
+    if schema.privacy_unit is not None:
+        units += unit_bound_problems(max_units=schema.public_row_bound(0), n_units=profile.get("n_units"))
     problems = bound + units + list(profile["unmodellable"])
     if result.is_valid and config.generator in MARGINAL_GENERATORS:
         problems += _marginal_domain_problems(config, schema)

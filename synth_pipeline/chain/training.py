@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from synth_pipeline.chain.configuring import row_bound_problems
+from synth_pipeline.chain.configuring import row_bound_problems, unit_bound_problems
 from synth_pipeline.privacy.accounting import dp_sgd_epsilon, zcdp_epsilon
 from synth_pipeline.privacy.config import SynthesisConfig, TrainingPlan, plan_training
 from synth_pipeline.privacy.contribution import bound_contributions, privacy_unit_of
@@ -27,7 +27,8 @@ from synth_pipeline.synthesizers.transforms import TableCodec
 log = logging.getLogger(__name__)
 
 SEED_CONTROLS = ("the generator's weight initialisation and the sampling of synthetic rows from the fitted model; "
-                 "never DP noise, Poisson sampling, DP selections, DP thresholds or the holdout split")
+                 "never DP noise, Poisson sampling, DP selections, DP thresholds or the holdout split, nor the "
+                 "randomness used while training (dropout, latent draws, fake rows: a fresh secret seed per fit)")
 NEIGHBOURING_RELATIONS = {
     "add-remove": ("add/remove one row (unbounded DP), the row count n private: the sampling rate and δ come from "
                    "the schema's max_rows, the synthetic table's size from the user or a DP estimate"),
@@ -89,6 +90,10 @@ def train_model(*, train: pd.DataFrame, schema: TableSchema, config: SynthesisCo
     if problems:
         raise ValueError(problems[0])
     unit = privacy_unit_of(schema, config.rows_per_unit)  # refusals here charge nothing
+    if not unit.is_row:
+        problems = unit_bound_problems(max_units=schema.public_row_bound(0), n_units=int(train[unit.column].nunique()))
+        if problems:
+            raise ValueError(problems[0])
     if plan is None:  # the chain passes the plan its budget gate priced; direct callers plan here
         plan = plan_training(config, schema.public_row_bound(len(train) if drop_rows is None else drop_rows),
                              columns=columns, relation=schema.relation, unit=unit)

@@ -91,8 +91,9 @@ def dp_config(context: dg.AssetExecutionContext, config: SynthesisRunConfig, dat
 @dg.asset(partitions_def=data_drops, group_name=GROUP)
 def holdout_split(context: dg.AssetExecutionContext, raw_dataset: Drop, dp_config: ResolvedConfig,
                   files: ProjectFiles, ledger: LedgerResource) -> Split:
-    """Which rows the evaluation holds out: each row on its own secret coin, fresh for each run.
-    Reads no values (the row count only); the mask stays internal, never in a report."""
+    """Which rows the evaluation holds out: each row (each person, with a privacy unit) on its
+    own secret coin, fresh for each run. Reads no modelled value (the row count, and the unit
+    column to keep a person's rows together); the mask stays internal, never in a report."""
     return _chain(context, files, ledger).split(raw_dataset, dp_config)
 
 

@@ -153,7 +153,8 @@ def draw_unit_holdout(frame: pd.DataFrame, unit: PrivacyUnit, *, holdout_fractio
     if unit.is_row:
         return draw_holdout(len(frame), holdout_fraction=holdout_fraction)
     codes = unit_codes(frame[unit.column], column=unit.column)
-    persons = draw_holdout(int(codes.max()) + 1 if len(codes) else 0, holdout_fraction=holdout_fraction)
+    persons = draw_holdout(int(codes.max()) + 1 if len(codes) else 0, holdout_fraction=holdout_fraction,
+                           what="persons")
     return persons[codes]
 
 

@@ -237,9 +237,10 @@ def release_statistics(frame: pd.DataFrame, columns: list[ColumnSpec],
     the DP row count (None unless the plan asks for it)."""
     rng = secret_rng()
     per_column_delta = plan.threshold_delta / max(len(plan.categorical), 1)
-    # A value held by one person counts at most rows_per_unit: it passes with probability ≤ per_column_delta.
-    threshold = (plan.rows_per_unit + plan.noise_std * float(norm.isf(per_column_delta)) if plan.categorical
-                 else math.inf)
+    # A person of k rows opens at most k new values, each counting at most k: at threshold
+    # k + σ·isf(δ'/k) each passes with probability ≤ δ'/k, so any of them with at most δ'.
+    k = plan.rows_per_unit
+    threshold = k + plan.noise_std * float(norm.isf(per_column_delta / k)) if plan.categorical else math.inf
     released, filled, discovered = {}, [], {}
     for col in columns:
         if col.name in plan.numeric:

@@ -153,7 +153,8 @@ def build_privacy_report(*, model: dict, config: dict, ledger_after: dict, audit
         score = epsilon_score(epsilon)
         adjustments = [f"-2: privacy gate {g.get('gate')} failed" for g in failed_privacy]
         score = max(0.0, score - 2.0 * len(failed_privacy))
-    n_rows = profile.get("max_rows")  # δ is judged against the public bound (n itself is private)
+    # δ is judged against the public bound of the plan (rows, or persons: n itself is private)
+    n_rows = profile.get("public_rows") or profile.get("max_rows")
     return {
         "document": "privacy report",
         "generator": model.get("generator"),

@@ -58,6 +58,7 @@ def build_public_documents(*, schema: TableSchema, config: dict, model: dict, le
         "epsilon_target": privacy.get("epsilon_target") if is_dp else None,
         "delta": privacy.get("delta") if is_dp else None,
         "privacy_unit": privacy.get("unit") or PRIVACY_UNIT,
+        **({"rows_per_unit": privacy["rows_per_unit"]} if privacy.get("privacy_unit") else {}),
         "neighbouring_relation": privacy.get("neighbouring_relation"),
         "accountant": privacy.get("accountant"),
         "mechanism": privacy.get("mechanism"),
@@ -74,7 +75,10 @@ def build_public_documents(*, schema: TableSchema, config: dict, model: dict, le
         "budget_split": budget_split(privacy) if is_dp else {"note": "not DP"},
         "randomness": randomness,
         "synthetic_rows": {"rows": model.get("synthetic_rows"), "source": model.get("synthetic_rows_source")},
-        "public_schema": {"max_rows": schema.max_rows, "columns": _schema_facts(schema, model.get("dp_statistics")
+        "public_schema": {"max_rows": schema.max_rows,
+                          **({"privacy_unit": schema.privacy_unit, "max_rows_per_unit": schema.max_rows_per_unit,
+                              "max_units": schema.max_units} if schema.privacy_unit else {}),
+                          "columns": _schema_facts(schema, model.get("dp_statistics")
                                                                                 or {}, privacy.get("preprocessing")),
                           "direct_identifiers_dropped": schema.direct_identifiers},
         "hyper_parameters": {k: v for k, v in (config or {}).items() if k not in ("epsilon", "delta")},

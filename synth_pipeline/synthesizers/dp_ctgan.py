@@ -190,12 +190,18 @@ class DPCTGAN:
         ``frequencies`` (DP, from the run's preprocessing) drive the generator's conditions;
         the non-private twin computes them from the rows."""
         device = training_device()
-        # config.seed: weight initialisation, fake rows and condition picks, none of which the
-        # guarantee depends on; the critic's noise and Poisson sampling are secret (training.py).
+        # config.seed: weight initialisation only. The randomness used while training (dropout,
+        # fake rows, condition picks) is consumed in amounts that follow the private batch
+        # sizes, so a public seed would let one person shift everyone's later draws: under DP it
+        # comes from a fresh secret seed (training.fresh_training_seed); the critic's noise and
+        # Poisson sampling are secret too (training.py).
         torch.manual_seed(config.seed)
         self.generator = _Generator(self.noise, self.conditions.width, self.hidden, self.codec.width)
-        rng = np.random.default_rng(config.seed)
-        cond_gen = torch.Generator().manual_seed(config.seed + 1)
+        critic = _Critic(self.codec.width + self.conditions.width, self.critic_hidden, self.pac)
+        run_seed = training.fresh_training_seed() if self.is_dp else config.seed
+        torch.manual_seed(run_seed)
+        rng = np.random.default_rng(run_seed)
+        cond_gen = torch.Generator().manual_seed(run_seed + 1)
         data = torch.from_numpy(self.codec.encode(frame))
         if self.is_dp:
             if frequencies is None:
@@ -205,7 +211,7 @@ class DPCTGAN:
             self.frequencies = {c.name: frame[c.name].astype("string").value_counts(normalize=True).to_dict()
                                 for c in self.conditions.blocks}
         self.conditions = Conditions(self.codec, self.frequencies)
-        critic = _Critic(self.codec.width + self.conditions.width, self.critic_hidden, self.pac).to(device).train()
+        critic = critic.to(device).train()
         self.generator.to(device).train()
         betas = (0.5, 0.9)
         critic_opt = torch.optim.Adam(critic.parameters(), lr=config.learning_rate, betas=betas)
@@ -230,7 +236,8 @@ class DPCTGAN:
             fake rows (a public, fixed number) as samples; losses summed per person."""
             k = batch.shape[1]
             real_cond = self.conditions.from_rows(batch.reshape(-1, batch.shape[-1]).cpu(), cond_gen)
-            real_in = torch.cat([batch, real_cond.reshape(*batch.shape[:2], -1).to(device)], -1)
+            # (persons, k, width): an empty Poisson batch keeps its shape (the step still counts)
+            real_in = torch.cat([batch, real_cond.reshape(len(batch), k, self.conditions.width).to(device)], -1)
             with torch.no_grad():
                 raw, cond, _, _ = fake_batch(n_fake * k)
                 fake_in = torch.cat([self._activate(raw), cond], 1).reshape(n_fake, k, -1)

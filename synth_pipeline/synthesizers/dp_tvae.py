@@ -112,8 +112,11 @@ class DPTVAE:
             on_dp_start: Callable[[], None] | None = None, units=None, **_) -> "DPTVAE":
         """Train to exactly ``plan.steps`` steps: DP-SGD on the whole VAE (or plain, for the twin)."""
         device = training_device()
-        torch.manual_seed(config.seed)  # weight initialisation (and the VAE's latent draws): not DP noise
+        torch.manual_seed(config.seed)  # weight initialisation only
         self.model = _VAE(self.codec.width, self.hidden, self.latent)
+        # The latent draws while training are consumed per sampled row (a private count): under
+        # DP from a fresh secret seed, so a public seed cannot tie one person to others' draws.
+        torch.manual_seed(training.fresh_training_seed() if self.is_dp else config.seed)
         self.model.to(device).train()
         optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate)
         prepared = training.prepare(self.model, optimizer, torch.from_numpy(self.codec.encode(frame)),

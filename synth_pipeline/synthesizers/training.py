@@ -127,6 +127,14 @@ def per_unit(per_row: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     return per_row if mask is None else (per_row * mask).sum(dim=-1)
 
 
+def fresh_training_seed() -> int:
+    """A seed for the randomness a DP fit uses besides its noise and sampling (dropout, latent
+    draws, fake rows): how much of it a step consumes follows the private batch size, so it
+    must not be replayable from the published ``seed``. Drawn from the secret source (the
+    replayed one inside ``replayable_for_tests``, so test fits stay repeatable)."""
+    return int(secret_rng().random() * 2 ** 62)
+
+
 def _secret_noise(optimizer) -> Callable[[], None]:
     """Opacus' ``add_noise`` with the noise drawn from the secret source (four-draw sums,
     as its secure mode does): Opacus' own secure mode needs torchcsprng, which does not

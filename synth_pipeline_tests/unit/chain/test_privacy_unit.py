@@ -92,6 +92,7 @@ def test_a_ledger_never_mixes_privacy_units_and_a_refusal_charges_nothing(panel,
     ({"rows_per_unit": 9}, {}, "larger than the schema's max_rows_per_unit"),
     ({}, {"max_rows_per_unit": None}, "declare max_rows_per_unit"),
     ({"rows_per_unit": 2}, {"privacy_unit": None, "max_rows_per_unit": None, "max_units": None}, "no privacy_unit"),
+    ({}, {"max_units": 120}, "more persons than the schema's max_units"),
 ])
 def test_the_config_gate_refuses_a_bad_k_before_any_charge(panel, tmp_path, fields, schema_change, words):
     schema = parse_schema({**PANEL, **schema_change})
@@ -115,3 +116,34 @@ def test_every_person_with_one_row_works_and_says_so(tmp_path):
     assert bounding["units_with_one_row"] == bounding["units"] == 300 and bounding["rows_dropped"] == 0
     assert bounding["finding"].startswith("every person has one row")
     assert "at most 6 rows" in json.dumps(result["privacy"])
+
+
+@pytest.mark.parametrize("generator", ["dp-tvae", "dp-ctgan"])
+def test_training_randomness_of_a_dp_fit_is_not_the_published_seed(generator, panel, monkeypatch):
+    """Dropout, latent draws and fake rows are consumed per sampled row (a private count): a DP
+    fit draws them from a fresh secret seed, never from config.seed, which sets only the weights."""
+    import torch
+
+    from synth_pipeline.chain.training import fit_generator
+    from synth_pipeline.privacy.config import plan_training
+    from synth_pipeline.privacy.contribution import privacy_unit_of
+    from synth_pipeline.synthesizers import training as dp_training
+
+    monkeypatch.setattr(dp_training, "fresh_training_seed", lambda: 987654321)
+    schema = parse_schema(PANEL)
+    config = SynthesisConfig(generator=generator, epsilon=2.0, delta=1e-6, epochs=1, batch_size=40, seed=5)
+    plan = plan_training(config, 400, columns=schema.modelled_columns, unit=privacy_unit_of(schema))
+    fit_generator(panel, schema.modelled_columns, config, plan)
+    assert torch.initial_seed() == 987654321
+
+
+def test_the_fresh_training_seed_is_secret_and_replayed_only_in_tests():
+    from synth_pipeline.privacy.secret_random import replayable_for_tests
+    from synth_pipeline.synthesizers.training import fresh_training_seed
+
+    assert len({fresh_training_seed() for _ in range(5)}) == 5
+    with replayable_for_tests(3):
+        first = fresh_training_seed()
+    with replayable_for_tests(3):
+        assert fresh_training_seed() == first
+

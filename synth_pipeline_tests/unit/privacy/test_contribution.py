@@ -119,6 +119,12 @@ def test_dp_statistics_scale_noise_and_threshold_to_k():
     frame = pd.DataFrame({"b": ["common"] * 50 + ["rare"] * 5})
     _, released, _ = release_statistics(frame, [ColumnSpec("b", "categorical")], plan)
     assert released["b"]["categories"] == ["common"]  # 5 rows = one person's worth: never discovered
+    # a person can open up to k new values: each must pass with probability ≤ δ/k
+    from scipy.stats import norm
+
+    plan = PreprocessingPlan(numeric=(), categorical=("b",), noise_std=3.0, threshold_delta=1e-6, rows_per_unit=5)
+    _, released, _ = release_statistics(pd.DataFrame({"b": ["common"] * 500}), [ColumnSpec("b", "categorical")], plan)
+    assert released["b"]["threshold"] == pytest.approx(5 + 3.0 * norm.isf(1e-6 / 5))
 
 
 def _raw(**extra) -> dict:

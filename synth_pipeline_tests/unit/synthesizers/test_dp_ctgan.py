@@ -123,3 +123,25 @@ def test_one_person_moves_the_critic_gradient_sum_by_at_most_the_clipping_norm(m
 
     difference = (clipped_sum(real) - clipped_sum(real[:-1])).norm().item()
     assert 0.5 * clip < difference <= clip * (1 + 1e-5)
+
+
+def test_an_empty_poisson_batch_of_persons_still_takes_its_step(schema):
+    """With few persons against a large public bound, many Poisson batches are empty: the step
+    must still run (the accountant counted it; the charge is already committed)."""
+    import numpy as np
+    import pandas as pd
+
+    from synth_pipeline.privacy.config import TrainingPlan
+
+    codec = TableCodec.from_schema(schema.modelled_columns)
+    model = generator_class("dp-ctgan")(codec, noise=8, hidden=16, critic_hidden=16)
+    frame = pd.DataFrame({c.name: [None] * 6 for c in schema.modelled_columns})
+    for c in schema.modelled_columns:
+        frame[c.name] = ([c.value_set[0]] * 6 if c.value_set else [c.bounds[0]] * 6)
+    plan = TrainingPlan(sample_rate=1e-9, steps_per_epoch=3, steps=3, delta=1e-5, noise_multiplier=1.0,
+                        privacy_unit="pid", rows_per_unit=2)
+    frequencies = {c.name: {v: 1.0 / len(c.cell_labels) for v in c.cell_labels}
+                   for c in schema.modelled_columns if c.cell_labels}
+    model.fit(frame, config=SynthesisConfig(generator="dp-ctgan", epochs=1, batch_size=4), plan=plan,
+              frequencies=frequencies, units=np.array([0, 0, 1, 1, 2, 2]))
+    assert model.training_summary["steps"] == 3
