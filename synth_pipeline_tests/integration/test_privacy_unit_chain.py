@@ -61,3 +61,18 @@ def test_a_person_column_with_empty_cells_stops_before_any_charge(project, sampl
     assert project.ledger().history("adult") == []
     message = " ".join(failed_checks(result).values())
     assert "patient id" in message and "3" in message and "PATIENT-" not in message
+
+
+def test_k_is_a_run_setting_and_a_k_above_the_declared_maximum_stops_at_the_config_gate(project, sample_frame):
+    project.edit_schema(_with_persons)
+    partition = project.drop("k.csv", _panel(sample_frame))
+    refused = project.run(partition, config={"generator": "mst", "epsilon": 2.0, "rows_per_unit": 9})
+    assert not refused.success and "dp_model" not in materialized(refused)
+    assert any("larger than the schema's max_rows_per_unit" in e
+               for e in refused.output_for_node("dp_config").validation.errors)
+    assert project.ledger().history("adult") == []
+    result = project.run(partition, config={"generator": "mst", "epsilon": 2.0, "rows_per_unit": 2})
+    assert "dp_model" in materialized(result)
+    (event,) = project.ledger().history("adult")
+    assert event["params"]["rows_per_unit"] == 2
+
