@@ -130,7 +130,7 @@ def draw_holdout(n_rows: int, *, holdout_fraction: float, what: str = "rows") ->
         raise ValueError(f"holdout_fraction must lie in (0, 1), got {holdout_fraction}")
     holdout = secret_rng().bernoulli(holdout_fraction, n_rows)
     if holdout.all() or not holdout.any():
-        raise ValueError(f"the table has too few {what} to split off a holdout of {holdout_fraction:.0%}")
+        raise ValueError(f"the table is too small: too few {what} to split off a holdout of {holdout_fraction:.0%}")
     return holdout
 
 

@@ -62,6 +62,8 @@ def test_the_holdout_keeps_each_persons_rows_together():
     sides = pd.Series(mask).groupby(frame["pid"].to_numpy()).nunique()
     assert sides.eq(1).all()
     assert 0.15 < mask.mean() < 0.45
+    with pytest.raises(ValueError, match="too few persons"):  # many rows, one person: no holdout to draw
+        draw_unit_holdout(_panel({"only": 50}), PrivacyUnit("pid", 5), holdout_fraction=0.3)
 
 
 def test_person_batches_stack_each_persons_rows_with_a_mask():
