@@ -34,7 +34,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from recommendation import ROOT, SHARED, peak_rss_mb
+from recommendation import ROOT, SHARED, averaged, peak_rss_mb, run_one, scores
 
 TABLES = ("males", "adult-panel")
 GENERATORS = ("aim", "mst", "dp-tvae", "dp-ctgan")
@@ -101,11 +101,7 @@ def person_split(frame, schema):
 
 
 def one(name: str, generator: str, epsilon: float, unit: str, queue) -> None:
-    from generators_adult import mean_pair_error  # bench/ is on the path of the script and its children
-
     from synth_pipeline.chain.training import fit_bounded
-    from synth_pipeline.evaluation.fidelity import quality
-    from synth_pipeline.evaluation.utility import tstr
     from synth_pipeline.privacy.config import DatasetFacts, plan_training
     from synth_pipeline.privacy.contribution import privacy_unit_of
     from synth_pipeline.privacy.recommendation import recommend
@@ -128,15 +124,8 @@ def one(name: str, generator: str, epsilon: float, unit: str, queue) -> None:
         model, released, rows, bounding = fit_bounded(train, columns, config, plan, label=schema.label)
         fit_seconds = time.perf_counter() - start
         synthetic = model.sample(rows or len(train), seed=2)
-        scored = schema_with_statistics(schema, released)
-        utility = tstr(real_train=train, holdout=holdout, synthetic=synthetic, schema=scored)
-        fidelity = quality(holdout, synthetic, scored)
-        trtr, tstr_auc = utility["trtr_auc"], utility["tstr_auc"]
+        row.update(scores(train, holdout, synthetic, schema_with_statistics(schema, released)))
         row.update({
-            "trtr_auc": round(trtr, 4), "tstr_auc": round(tstr_auc, 4), "auc_ratio": round(tstr_auc / trtr, 4),
-            "skill_kept": round((tstr_auc - 0.5) / (trtr - 0.5), 4) if trtr > 0.5 else None,
-            "quality_score": round(fidelity["quality_score"], 4),
-            "mean_pair_tv_error": round(mean_pair_error(holdout, synthetic, scored.modelled_columns), 4),
             "fit_seconds": round(fit_seconds, 1), "training_rows_kept": bounding.get("rows_kept", len(train)),
             "sample_rate": plan.sample_rate, "noise_multiplier": round(plan.noise_multiplier, 3),
             "synthetic_rows": rows,
@@ -150,53 +139,26 @@ def one(name: str, generator: str, epsilon: float, unit: str, queue) -> None:
 METRICS = ("auc_ratio", "skill_kept", "quality_score", "mean_pair_tv_error", "fit_seconds")
 
 
-def averaged(rows: list[dict]) -> list[dict]:
-    """One row per (table, ε, generator, unit): the mean of its fits (fresh DP noise, same
-    split), with the number of fits and the skill range; a cell whose fits all failed shows
-    its first error."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault((r["table"], r["epsilon"], r["generator"], r["unit"]), []).append(r)
-    out = []
-    for group in groups.values():
-        good = [r for r in group if "error" not in r]
-        if not good:
-            out.append(group[0])
-            continue
-        mean = {k: sum(r[k] for r in good) / len(good) for k in METRICS}
-        skills = [r["skill_kept"] for r in good]
-        out.append({**good[0], **mean, "fits": len(good), "skill_range": (min(skills), max(skills))})
-    return out
-
-
 def report(rows: list[dict]) -> str:
     """The BENCHMARKS.md table: per table, ε and generator, each unit's scores side by side
     (means over the repeats, with the skill range)."""
     lines = ["| table | ε | generator | unit | TSTR/TRTR | skill kept (range) | quality | pair TVD | rows kept | fit s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     order = {u: i for i, u in enumerate(UNITS)}
-    for r in sorted(averaged(rows), key=lambda r: (TABLES.index(r["table"]), r["epsilon"],
+    cells = averaged(rows, keys=("table", "epsilon", "generator", "unit"), metrics=METRICS, spread="skill_kept")
+    for r in sorted(cells, key=lambda r: (TABLES.index(r["table"]), r["epsilon"],
                                                    GENERATORS.index(r["generator"]), order[r["unit"]])):
         unit = "row" if r["unit"] == "row" else f"person, k={r['unit']}"
         if "error" in r:
             lines.append(f"| {r['table']} | {r['epsilon']:g} | {r['generator']} | {unit} | {r['error'][:70]} "
                          "| | | | | |")
             continue
-        spread = (f" ({r['skill_range'][0]:.2f}–{r['skill_range'][1]:.2f}, {r['fits']} fits)"
+        spread = (f" ({r['skill_kept_range'][0]:.2f}–{r['skill_kept_range'][1]:.2f}, {r['fits']} fits)"
                   if r["fits"] > 1 else "")
         lines.append(f"| {r['table']} | {r['epsilon']:g} | {r['generator']} | {unit} | {r['auc_ratio']:.3f} | "
                      f"{r['skill_kept']:.3f}{spread} | {r['quality_score']:.3f} | {r['mean_pair_tv_error']:.3f} | "
                      f"{r['training_rows_kept']} | {r['fit_seconds']:.0f} |")
     return "\n".join(lines)
-
-
-def run_one(ctx, *args) -> dict:
-    queue = ctx.Queue()
-    proc = ctx.Process(target=one, args=(*args, queue))
-    proc.start()
-    row = queue.get()
-    proc.join()
-    return row
 
 
 def main() -> None:
@@ -224,7 +186,7 @@ def main() -> None:
                                                    for g in args.generators for u in args.units):
         if (name, generator, epsilon, unit, repeat) in done:
             continue
-        row = run_one(ctx, name, generator, epsilon, unit)
+        row = run_one(ctx, name, generator, epsilon, unit, target=one)
         row.update(repeat=repeat, machine=machine, date=time.strftime("%Y-%m-%d %H:%M"),
                    load=round(__import__("os").getloadavg()[0], 1))
         with out.open("a", encoding="utf-8") as f:

@@ -106,12 +106,27 @@ def release_plan(schema, generator: str, epsilon: float):
     return config, plan_training(config, schema.max_rows, columns=columns)
 
 
-def one(name: str, generator: str, epsilon: float, queue) -> None:
+def scores(train, holdout, synthetic, schema) -> dict:
+    """The benchmarks' one scorer: HistGradientBoosting TSTR/TRTR AUC on the holdout, skill kept
+    above chance, the quality score and the mean two-way TV distance. ``schema``: with the
+    fit's DP domains filled in (``schema_with_statistics``), as the chain's audit sees them."""
     from generators_adult import mean_pair_error  # bench/ is on the path of the script and its children
 
-    from synth_pipeline.chain.training import fit_generator
     from synth_pipeline.evaluation.fidelity import quality
     from synth_pipeline.evaluation.utility import tstr
+
+    utility = tstr(real_train=train, holdout=holdout, synthetic=synthetic, schema=schema)
+    trtr, tstr_auc = utility["trtr_auc"], utility["tstr_auc"]
+    return {
+        "trtr_auc": round(trtr, 4), "tstr_auc": round(tstr_auc, 4), "auc_ratio": round(tstr_auc / trtr, 4),
+        "skill_kept": round((tstr_auc - 0.5) / (trtr - 0.5), 4) if trtr > 0.5 else None,
+        "quality_score": round(quality(holdout, synthetic, schema)["quality_score"], 4),
+        "mean_pair_tv_error": round(mean_pair_error(holdout, synthetic, schema.modelled_columns), 4),
+    }
+
+
+def one(name: str, generator: str, epsilon: float, queue) -> None:
+    from synth_pipeline.chain.training import fit_generator
     from synth_pipeline.privacy.preprocessing import schema_with_statistics
 
     frame, schema = table(name)
@@ -124,18 +139,8 @@ def one(name: str, generator: str, epsilon: float, queue) -> None:
         model, released, rows = fit_generator(train, columns, config, plan, label=schema.label)
         fit_seconds = time.perf_counter() - start
         synthetic = model.sample(rows or len(train), seed=2)
-        scored = schema_with_statistics(schema, released)  # the DP domains, as the chain's audit sees them
-        utility = tstr(real_train=train, holdout=holdout, synthetic=synthetic, schema=scored)
-        fidelity = quality(holdout, synthetic, scored)
-        trtr, tstr_auc = utility["trtr_auc"], utility["tstr_auc"]
-        row.update({
-            "trtr_auc": round(trtr, 4), "tstr_auc": round(tstr_auc, 4), "auc_ratio": round(tstr_auc / trtr, 4),
-            "skill_kept": round((tstr_auc - 0.5) / (trtr - 0.5), 4) if trtr > 0.5 else None,
-            "quality_score": round(fidelity["quality_score"], 4),
-            "mean_pair_tv_error": round(mean_pair_error(holdout, synthetic, scored.modelled_columns), 4),
-            "fit_seconds": round(fit_seconds, 1),
-            "open_domains": len(released),
-        })
+        row.update(scores(train, holdout, synthetic, schema_with_statistics(schema, released)))
+        row.update(fit_seconds=round(fit_seconds, 1), open_domains=len(released))
     except Exception as exc:  # a refusal or a failure is a result too
         row["error"] = f"{type(exc).__name__}: {exc}"[:300]
     row["peak_rss_mb"] = peak_rss_mb()
@@ -145,27 +150,29 @@ def one(name: str, generator: str, epsilon: float, queue) -> None:
 METRICS = ("auc_ratio", "skill_kept", "quality_score", "mean_pair_tv_error", "fit_seconds", "peak_rss_mb")
 
 
-def averaged(rows: list[dict]) -> list[dict]:
-    """One row per (table, ε, generator): the mean of its fits (repeats draw fresh DP noise on
-    the same split), with ``fits`` and the TSTR/TRTR range; a failed fit stands alone."""
+def averaged(rows: list[dict], *, keys: tuple[str, ...] = ("table", "epsilon", "generator"),
+             metrics: tuple[str, ...] = METRICS, spread: str = "auc_ratio") -> list[dict]:
+    """One row per cell (``keys``): the mean of its fits (repeats draw fresh DP noise on the
+    same split), with ``fits`` and the range of ``spread`` as ``<spread>_range``; a cell whose
+    fits all failed shows its first error."""
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
-        groups.setdefault((r["table"], r["epsilon"], r["generator"]), []).append(r)
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
     out = []
     for group in groups.values():
         good = [r for r in group if "error" not in r]
         if not good:
             out.append(group[0])
             continue
-        mean = {k: sum(r[k] for r in good) / len(good) for k in METRICS}
-        out.append({**good[0], **mean, "fits": len(good),
-                    "ratio_range": (min(r["auc_ratio"] for r in good), max(r["auc_ratio"] for r in good))})
+        mean = {k: sum(r[k] for r in good) / len(good) for k in metrics}
+        values = [r[spread] for r in good]
+        out.append({**good[0], **mean, "fits": len(good), f"{spread}_range": (min(values), max(values))})
     return out
 
 
 def fits(r: dict) -> str:
     """The fits behind a row, when more than one: count and TSTR/TRTR range."""
-    return f" ({r['fits']} fits, {r['ratio_range'][0]:.2f}–{r['ratio_range'][1]:.2f})" if r.get("fits", 1) > 1 else ""
+    return f" ({r['fits']} fits, {r['auc_ratio_range'][0]:.2f}–{r['auc_ratio_range'][1]:.2f})" if r.get("fits", 1) > 1 else ""
 
 
 def report(rows: list[dict]) -> str:
@@ -248,15 +255,15 @@ def main() -> None:
                     print(json.dumps(row), flush=True)
 
 
-def run_one(ctx, name: str, generator: str, epsilon: float) -> dict:
-    """One fit in its own spawned process (its peak RSS is the fit's)."""
+def run_one(ctx, *args, target=None) -> dict:
+    """One fit in its own spawned process (its peak RSS is the fit's): ``target(*args, queue)``
+    puts its result row on the queue (default ``one``)."""
     queue = ctx.Queue()
-    proc = ctx.Process(target=one, args=(name, generator, epsilon, queue))
+    proc = ctx.Process(target=target or one, args=(*args, queue))
     proc.start()
     row = queue.get()
     proc.join()
     return row
-
 
 
 if __name__ == "__main__":
