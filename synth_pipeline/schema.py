@@ -98,11 +98,6 @@ class TableSchema:
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
-    def unit_description(self) -> str:
-        """The privacy unit in words, for every document: a person (by the unit column) or one row."""
-        return "one row" if self.privacy_unit is None else f"one person (all rows sharing {self.privacy_unit!r})"
-
-    @property
     def relation(self) -> str:
         """The neighbour relation: add/remove one row with n private (default), or replace
         one row when the schema declares the row count public."""

@@ -51,9 +51,6 @@ class PrivacyUnit:
             return ROW
         return f"one person (the rows sharing a value of {self.column!r}), at most {self.rows_per_unit} rows each"
 
-    def as_dict(self) -> dict:
-        return {"privacy_unit": self.column, "rows_per_unit": self.rows_per_unit, "description": self.description}
-
 
 def unit_problems(*, privacy_unit: str | None, max_rows_per_unit: int | None,
                   rows_per_unit: int | None) -> list[str]:

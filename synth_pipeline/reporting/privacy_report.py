@@ -11,6 +11,7 @@ from __future__ import annotations
 from synth_pipeline.privacy.config import privacy_level
 from synth_pipeline.reporting.common import (
     AUDIT_NOTE, attack_intervals, failed_gates, fmt, is_number, is_privacy_gate, mechanism_facts)
+from synth_pipeline.reporting.model_card import PRIVACY_UNIT
 
 # Score anchors (ε, score), linear in between: the bands follow privacy_level's scale
 # (very strong < 1 ≤ strong < 5 ≤ moderate < 10 ≤ weak < 20 ≤ insufficient).
@@ -19,7 +20,6 @@ SCORE_RULE = ("10 at ε=0, 9 at ε=1, 7 at ε=5, 5 at ε=10, 3 at ε=20, 0 from 
               "minus 2 per failed privacy gate; 0 when the generator is not DP or the empirical audit's "
               "ε lower bound exceeds the claimed ε")
 HIGH_ATTACK_RISK = 0.2  # an attack's risk (or advantage over chance) above this is a warning
-ROW_UNIT = "one row of the drop"
 UNIT_NOTE_ROW = ("ε protects one row. A person with several rows (visits, claims, yearly records) is protected only "
                  "at about (rows × ε): declare `privacy_unit: COLUMN` and max_rows_per_unit in the schema to protect "
                  "persons")
@@ -163,7 +163,7 @@ def build_privacy_report(*, model: dict, config: dict, ledger_after: dict, audit
         "mechanism": privacy.get("mechanism"),
         "mechanism_parameters": mechanism_facts(privacy),
         "accountant": privacy.get("accountant"),
-        "privacy_unit": privacy.get("unit") or ROW_UNIT,
+        "privacy_unit": privacy.get("unit") or PRIVACY_UNIT,
         "privacy_unit_note": (UNIT_NOTE_ROW if not privacy.get("privacy_unit") else
                               f"ε protects each person of {privacy['privacy_unit']!r}: each kept at most "
                               f"{privacy.get('rows_per_unit')} rows (chosen on secret coins) before any DP computation"),

@@ -15,6 +15,7 @@ from synth_pipeline.privacy.config import privacy_level
 from synth_pipeline.privacy.data_reads import RAW_DATA_READS
 from synth_pipeline.reporting.common import fmt as _fmt
 from synth_pipeline.reporting.common import mechanism_text
+from synth_pipeline.reporting.model_card import PRIVACY_UNIT
 
 
 def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_after: dict, audit: dict,
@@ -33,7 +34,7 @@ def build_report(*, profile: dict, pii: dict, config: dict, model: dict, ledger_
             **privacy,
             "privacy_level": (privacy_level(privacy["epsilon_spent"]) if model["is_dp"]
                               else "none: not differentially private"),
-            "privacy_unit": (privacy.get("unit") or "one row of the drop") + " (add/remove neighbours, counts private)",
+            "privacy_unit": (privacy.get("unit") or PRIVACY_UNIT) + " (add/remove neighbours, counts private)",
         },
         # Non-DP counts of the private drop (persons, rows each kept or dropped): internal only.
         "contribution_bounding": model.get("contribution_bounding") or {"privacy_unit": "one row"},

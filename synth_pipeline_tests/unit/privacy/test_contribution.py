@@ -142,7 +142,6 @@ def test_the_schema_declares_the_unit_and_its_bounds():
     assert schema.public_row_bound(999) == 200
     assert privacy_unit_of(schema) == PrivacyUnit("pid", 8)
     assert privacy_unit_of(schema, 3) == PrivacyUnit("pid", 3)
-    assert parse_schema(_raw()).unit_description == "one row"
     assert privacy_unit_of(parse_schema(_raw())).description == "one row"
 
 
