@@ -24,11 +24,13 @@ log = logging.getLogger("synth_pipeline")
 
 SAMPLE_DROP = "data/sample/adult_sample.csv"
 DEFAULT_POLICY = "data/release_policy.yaml"
+DEFAULT_GOVERNANCE = "data/governance.yaml"  # approvals, terms, retention (defaults when absent)
 FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.evaluate",
-                                    "synth_pipeline.commands.privacy_audit", "synth_pipeline.commands.schema")
+                                    "synth_pipeline.commands.governance", "synth_pipeline.commands.privacy_audit",
+                                    "synth_pipeline.commands.schema")
 DEMO_PARTITION = "adult_sample.csv"
 # The demo's own settings over the recommendation: a 40% holdout (12,000 rows of the sample)
 # gives the attacks enough control targets that their one-sided 95% bounds sit well under
@@ -101,11 +103,16 @@ def _chain(args, schema):
     from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
     from synth_pipeline.reporting.documents import instance_secret
 
+    from synth_pipeline.governance.policy import load_governance
+
     policy = load_policy(args.policy) if args.policy else (
         load_policy(DEFAULT_POLICY) if Path(DEFAULT_POLICY).is_file() else AuditPolicy())
+    if args.governance and not Path(args.governance).is_file():
+        raise UsageError(f"no governance policy at {args.governance}")
     return ReleaseChain(schema=schema, ledger=_ledger(args), outputs_dir=args.outputs, policy=policy,
                         secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema,
-                        threads=getattr(args, "threads", None))
+                        threads=getattr(args, "threads", None),
+                        governance=load_governance(args.governance or DEFAULT_GOVERNANCE))
 
 
 # -- synthesize -----------------------------------------------------------------------
@@ -130,6 +137,14 @@ def cmd_synthesize(args) -> int:
                "note": "nothing public was written; what training spent stays charged"})
         return 1
     output = None
+    if not run.release.published:
+        privacy = run.model.privacy
+        _emit({"released": False, "status": run.release.status, "run_id": run.release.run_id,
+               "release_id": run.release.release_id, "approvals_required": run.release.approvals_required,
+               "epsilon": privacy["epsilon_spent"], "delta": privacy["delta"], "gates_passed": len(run.verdicts),
+               "seconds": round(time.perf_counter() - started, 2), "internal_review": str(run.documents.paths["html"]),
+               "next": f"synth-pipeline approve {run.release.run_id} --by NAME"})
+        return 0
     if args.output:
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +153,8 @@ def cmd_synthesize(args) -> int:
         else:
             shutil.copyfile(run.release.csv, output)
     privacy = run.model.privacy
-    _emit({"released": True, "generator": run.model.generator, "epsilon": privacy["epsilon_spent"],
+    _emit({"released": True, "run_id": run.release.run_id, "release_id": run.release.release_id,
+           "generator": run.model.generator, "epsilon": privacy["epsilon_spent"],
            "delta": privacy["delta"], "rows": run.release.rows, "gates_passed": len(run.verdicts),
            "seconds": round(time.perf_counter() - started, 2), "release": str(run.release.csv.parent),
            "output": str(output) if output else None, "internal_review": str(run.documents.paths["html"]),
@@ -303,11 +319,16 @@ def cmd_demo(args) -> int:
     documents = result.output_for_node("compliance_report")
     model = result.output_for_node("dp_model")
     verdicts = result.output_for_node("audit_metrics").verdicts
+    facts = {"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model.generator,
+             "epsilon_spent": model.privacy["epsilon_spent"], "delta": model.privacy["delta"],
+             "gates_passed": f"{sum(v.passed for v in verdicts)} of {len(verdicts)}"}
+    if not result.asset_materializations_for_node("released"):  # the governance policy wants approvers
+        _emit({**facts, "status": "awaiting approval",
+               "next": f"synth-pipeline approve {result.run_id[:8]} --by NAME (data/governance.yaml lists who)",
+               "internal_review": {k: str(v) for k, v in documents.paths.items()}})
+        return 0
     release = result.output_for_node("released")
-    _emit({"success": True, "run_id": result.run_id, "partition": DEMO_PARTITION, "generator": model.generator,
-           "epsilon_spent": model.privacy["epsilon_spent"], "delta": model.privacy["delta"],
-           "gates_passed": f"{sum(v.passed for v in verdicts)} of {len(verdicts)}",
-           "released_table": str(release.csv),
+    _emit({**facts, "released_table": str(release.csv), "release_id": release.release_id,
            "release": {k: str(v) for k, v in release.paths.items() if k != "csv"},
            "internal_review": {k: str(v) for k, v in documents.paths.items()},
            "ui": "DAGSTER_HOME=$PWD .venv/bin/dagster dev  (then open http://localhost:3000)"})
@@ -346,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--preset", choices=PRESETS, default="balanced",
                      help="what the recommendation favours for the fields left empty (default balanced)")
     syn.add_argument("--policy", help=f"release policy YAML (default: {DEFAULT_POLICY})")
+    syn.add_argument("--governance", help=f"governance policy YAML: approvals, terms, retention (default: "
+                                          f"{DEFAULT_GOVERNANCE} when present, else none required)")
     syn.add_argument("--outputs", default="data/outputs", help="folder of the runs (default data/outputs)")
     syn.add_argument("--state", default="data/state", help="folder of the instance secret (default data/state)")
     syn.add_argument("--output", help="also copy the released table here (.csv or .parquet), once released")

@@ -25,7 +25,8 @@ from synth_pipeline.chain.results import (
     Verdict)
 from synth_pipeline.chain.training import sample_synthetic, train_model
 from synth_pipeline.evaluation.gates import AuditPolicy
-from synth_pipeline.evaluation.release import INTERNAL_DIR, record_decision, write_release
+from synth_pipeline.evaluation.release import INTERNAL_DIR, record_decision, stage_release
+from synth_pipeline.governance.policy import GovernancePolicy
 from synth_pipeline.privacy.config import TrainingPlan
 from synth_pipeline.privacy.ledger import PrivacyLedger
 from synth_pipeline.schema import TableSchema
@@ -77,14 +78,23 @@ class ReleaseChain:
 
     def __init__(self, *, schema: TableSchema, ledger: PrivacyLedger, outputs_dir: str | Path,
                  policy: AuditPolicy | Callable[[], AuditPolicy] | None = None, secret: bytes = b"",
-                 schema_path: str | Path | None = None, threads: int | None = None):
+                 schema_path: str | Path | None = None, threads: int | None = None,
+                 governance: GovernancePolicy | None = None):
         self.schema = schema
+        self.governance = governance or GovernancePolicy()  # approvals, terms, retention (defaults: none required)
         self.threads = threads  # the numeric libraries' threads in the heavy stages (None: theirs)
         self.ledger = ledger
         self.outputs_dir = Path(outputs_dir)
         self._policy = policy or AuditPolicy()  # a callable is read when the evaluation needs it
         self.secret = secret
         self.schema_path = schema_path
+
+    @functools.cached_property
+    def records(self):
+        """Release events and deletions, in the ledger's own store (``governance.records``)."""
+        from synth_pipeline.governance.records import GovernanceRecords
+
+        return GovernanceRecords(self.ledger.store)
 
     @property
     def policy(self) -> AuditPolicy:
@@ -179,9 +189,11 @@ class ReleaseChain:
 
     @_within_thread_budget
     def evaluate(self, drop: Drop, split: Split, synthetic: SyntheticTable, model: TrainedModel,
-                 resolved: ResolvedConfig, *, policy: AuditPolicy | None = None) -> Evaluation:
+                 resolved: ResolvedConfig, *, policy: AuditPolicy | None = None, run_id: str = "",
+                 partition_key: str = "") -> Evaluation:
         """Reads private values, NOT DP: utility and attack metrics against the holdout, and
-        the audit gates. The model's release decision is this first evaluation's."""
+        the audit gates. The model's release decision is this first evaluation's; a refusal is
+        recorded with the run (``run_id``) so that nobody can approve it later."""
         from synth_pipeline.evaluation.suite import evaluate_synthetic
         from synth_pipeline.privacy.preprocessing import schema_with_statistics
 
@@ -190,7 +202,13 @@ class ReleaseChain:
         metrics = evaluate_synthetic(real_train=train, holdout=holdout, synthetic=synthetic.frame,
                             schema=schema_with_statistics(self.schema, model.dp_statistics),
                             policy=policy or self.policy, seed=resolved.config.seed)
-        record_decision(metrics, generator=model.generator, is_dp=model.is_dp, folder=model.run_folder)
+        decision = record_decision(metrics, generator=model.generator, is_dp=model.is_dp, folder=model.run_folder)
+        if run_id and not decision["released"] and not decision["recorded_earlier"]:
+            from synth_pipeline.governance.releases import record_blocked
+
+            record_blocked(self.records, run_id=run_id, dataset=self.schema.dataset, partition_key=partition_key,
+                           failed_gates=[g["gate"] for g in decision["gates"] if not g["passed"]]
+                           + ([] if model.is_dp else ["dp_guarantee"]))
         evaluation = Evaluation(metrics=metrics, verdicts=gates.audit_verdicts(metrics))
         self.say(f"evaluation: {sum(v.passed for v in evaluation.verdicts)} of {len(evaluation.verdicts)} gates passed")
         return evaluation
@@ -228,20 +246,45 @@ class ReleaseChain:
 
     def release(self, *, synthetic: SyntheticTable, evaluation: Evaluation, model: TrainedModel,
                 resolved: ResolvedConfig, partition_key: str, run_id: str) -> Release:
-        """The synthetic table and the public documents (DP and declared-public facts only)
-        under ``release/``, only when the model's recorded decision allows it (raises
-        ``evaluation.release.ReleaseRefused`` otherwise, writing nothing there)."""
+        """Stage the synthetic table and the public documents (DP and declared-public facts
+        only) under ``internal/staged_release/`` when the model's recorded decision allows it
+        (raises ``evaluation.release.ReleaseRefused`` otherwise, staging nothing), then publish
+        it to ``release/`` with its terms once the approvals the governance policy requires are
+        recorded: at once when it requires none, else by ``governance.releases.approve``."""
+        from synth_pipeline.governance.releases import publish_if_approved, record_staged, release_id_for
         from synth_pipeline.privacy.preprocessing import schema_with_statistics
-        from synth_pipeline.reporting.public_release import build_public_documents, render_public_documents
+        from synth_pipeline.reporting.public_release import build_public_documents
 
         public = build_public_documents(schema=schema_with_statistics(self.schema, model.dp_statistics),
                                         config=resolved.config.as_dict(), model=model.as_dict(),
                                         ledger_after=self.ledger.spend(self.schema.dataset).as_dict(),
                                         partition_key=partition_key, run_id=run_id)
-        paths = write_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
-                              folder=model.run_folder, documents=render_public_documents(public))
-        self.say(f"released {len(synthetic.frame)} rows to {Path(paths['csv']).parent}")
-        return Release(paths={k: Path(v) for k, v in paths.items()}, rows=len(synthetic.frame))
+        if synthetic.watermark is not None:
+            public["model_card"]["watermark"] = synthetic.watermark
+        staged = stage_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
+                               folder=model.run_folder, public_documents=public)
+        privacy = model.privacy
+        record_staged(self.records, run_id=run_id, dataset=self.schema.dataset, partition_key=partition_key, facts={
+            "epsilon": privacy.get("epsilon_spent"), "delta": privacy.get("delta"), "generator": model.generator,
+            "privacy_unit": public["model_card"]["guarantee"]["privacy_unit"], "rows": len(synthetic.frame),
+            "gates": [{"gate": v.gate, "passed": v.passed} for v in evaluation.verdicts],
+            "folder": str(model.run_folder), "internal_review": str(model.run_folder / INTERNAL_DIR)})
+        release_id = release_id_for(dataset=self.schema.dataset, partition_key=partition_key, run_id=run_id)
+        published = publish_if_approved(self.records, self.governance, run_id=run_id)
+        required = self.governance.approval.required
+        if published is None:
+            self.say(f"staged {release_id}: waiting for {required} approval(s) "
+                     f"(synth-pipeline approve {run_id[:8]} --by NAME)")
+            return Release(paths={"csv": staged / "synthetic.csv", "folder": staged}, rows=len(synthetic.frame),
+                           run_id=run_id, release_id=release_id, status="awaiting approval",
+                           approvals_required=required)
+        folder = Path(published["folder"])
+        self.say(f"released {len(synthetic.frame)} rows to {folder}")
+        paths = {p.name: p for p in folder.iterdir()}
+        paths.update({"csv": folder / "synthetic.csv", "parquet": folder / "synthetic.parquet",
+                      "manifest": folder / "release.json"})
+        return Release(paths=paths, rows=len(synthetic.frame), run_id=run_id, release_id=release_id,
+                       approvals_required=required)
 
     # -- the whole path -----------------------------------------------------------------
     def run(self, path: str | Path, *, run_id: str, partition_key: str | None = None, preset: str = "balanced",
@@ -269,7 +312,8 @@ class ReleaseChain:
         model = self.train(drop, split, resolved, run_key=f"{run_id}:{partition_key}", partition_key=partition_key,
                            run_id=run_id)
         synthetic = self.sample(model, resolved)
-        evaluation = self.evaluate(drop, split, synthetic, model, resolved)
+        evaluation = self.evaluate(drop, split, synthetic, model, resolved, run_id=run_id,
+                                   partition_key=partition_key)
         for verdict in evaluation.verdicts:
             gate(verdict)
         documents = self.document(drop=drop, split=split, profile=profile, pii=pii, resolved=resolved, model=model,

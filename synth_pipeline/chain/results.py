@@ -161,6 +161,8 @@ class SyntheticTable:
 
     frame: pd.DataFrame = field(repr=False)
     candidate_dir: Path
+    # What the keyed watermark marked (columns, scheme), for the model card; never the key.
+    watermark: dict | None = None
 
     @property
     def csv(self) -> Path:
@@ -193,10 +195,20 @@ class Documents:
 
 @dataclass(frozen=True, kw_only=True)
 class Release:
-    """What was published under ``release/`` (paths by name)."""
+    """A release whose gates passed: published under ``release/`` (paths by name), or staged
+    under ``internal/staged_release/`` while it waits for the approvals the governance policy
+    requires (``status`` "awaiting approval"; ``paths`` then name the staged, internal files)."""
 
     paths: dict[str, Path]
     rows: int
+    run_id: str = ""
+    release_id: str = ""
+    status: str = "published"
+    approvals_required: int = 0
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
 
     @property
     def csv(self) -> Path:

@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import create_model
 
 from synth_pipeline.chain.results import (
-    Documents, Drop, Evaluation, PiiReport, Profile, Release, ResolvedConfig, Split, SyntheticTable, TrainedModel)
+    Documents, Drop, Evaluation, PiiReport, Profile, ResolvedConfig, Split, SyntheticTable, TrainedModel)
 from synth_pipeline.data_io import DropReadError
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.defs.resources import LedgerResource, ProjectFiles, training_pool
@@ -139,7 +139,8 @@ def audit_metrics(context: dg.AssetExecutionContext, raw_dataset: Drop, holdout_
     except PolicyError as exc:
         raise dg.Failure(description=str(exc)) from None
     evaluation = _chain(context, files, ledger).evaluate(raw_dataset, holdout_split, synthetic_table, dp_model,
-                                                          dp_config, policy=policy)
+                                                          dp_config, policy=policy, run_id=context.run_id,
+                                                          partition_key=context.partition_key)
     context.add_output_metadata({v.gate: v.value for v in evaluation.verdicts if v.value is not None})
     return evaluation
 
@@ -172,19 +173,30 @@ def compliance_report(context: dg.AssetExecutionContext, raw_dataset: Drop, hold
 
 
 @dg.asset(partitions_def=data_drops, group_name=GROUP, kinds={"csv", "parquet"}, deps=[compliance_report],
+          output_required=False,
           automation_condition=dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed())
 def released(context: dg.AssetExecutionContext, synthetic_table: SyntheticTable, audit_metrics: Evaluation,
-             dp_model: TrainedModel, dp_config: ResolvedConfig, files: ProjectFiles, ledger: LedgerResource) -> Release:
+             dp_model: TrainedModel, dp_config: ResolvedConfig, files: ProjectFiles, ledger: LedgerResource):
     """The release: the synthetic table and the public documents (DP and declared-public facts
-    only) in the run's ``release/`` folder, only when the model's recorded decision (its first
-    evaluation: every audit gate and the dp_guarantee gate passed) allows it. The blocking
-    checks stop this asset first; it checks the decision again, so no selection and no
-    re-evaluation can skip them."""
+    only), staged when the model's recorded decision (its first evaluation: every audit gate
+    and the dp_guarantee gate passed) allows it, and published to the run's ``release/``
+    folder with its terms once the approvals of the governance policy are recorded. With
+    none required it materializes in this run; otherwise it records an observation ("awaiting
+    approval") and materializes in the ``approve_release`` run that completes the approvals.
+    The blocking checks stop this asset first; it checks the decision again, so no selection
+    and no re-evaluation can skip them."""
     try:
         release = _chain(context, files, ledger).release(synthetic=synthetic_table, evaluation=audit_metrics,
                                                           model=dp_model, resolved=dp_config,
                                                           partition_key=context.partition_key, run_id=context.run_id)
     except ReleaseRefused as exc:
         raise dg.Failure(description=str(exc)) from None
-    context.add_output_metadata({"rows": release.rows, "path": dg.MetadataValue.path(str(release.csv))})
-    return release
+    if not release.published:
+        context.log_event(dg.AssetObservation(
+            asset_key=context.asset_key, partition=context.partition_key,
+            metadata={"status": release.status, "approvals_required": release.approvals_required,
+                      "release_id": release.release_id,
+                      "approve": f"synth-pipeline approve {context.run_id[:8]} --by NAME (or the approve_release job)"}))
+        return
+    yield dg.Output(release, metadata={"rows": release.rows, "path": dg.MetadataValue.path(str(release.csv)),
+                                       "release_id": release.release_id, "approvals_required": release.approvals_required})

@@ -30,8 +30,10 @@ class ProjectFiles(dg.ConfigurableResource):
     incoming_dir: str = "data/incoming"
     outputs_dir: str = "data/outputs"
     policy_path: str = "data/release_policy.yaml"
+    governance_path: str = "data/governance.yaml"  # approvals, terms of use, retention (governance.policy)
     secret_path: str = "data/state/instance_secret"  # HMAC key of drop identities: never released
     references_dir: str = "data/state/drop_references"  # raw_dataset as references to the drops (defs.io)
+    dagster_storage_dir: str = "data/state/dagster/storage"  # Dagster's stored asset values (dagster.yaml)
     # Threads per run for training and the audit; 0: the cores divided by the instance's
     # max_concurrent_runs (dagster.yaml), so that concurrent runs share the machine.
     threads: int = 0
@@ -47,6 +49,19 @@ class ProjectFiles(dg.ConfigurableResource):
     def policy(self) -> AuditPolicy:
         """The release policy: one threshold per audit gate."""
         return load_policy(self.path(self.policy_path))
+
+    def governance(self):
+        """The governance policy: who approves, the terms releases carry, retention."""
+        from synth_pipeline.governance.policy import load_governance
+
+        return load_governance(self.path(self.governance_path))
+
+    def retention_folders(self):
+        """Where each kind of file that retention governs lives."""
+        from synth_pipeline.governance.retention import Folders
+
+        return Folders(outputs=self.path(self.outputs_dir), incoming=self.path(self.incoming_dir),
+                       references=self.path(self.references_dir), dagster_storage=self.path(self.dagster_storage_dir))
 
     def instance_secret(self) -> bytes:
         from synth_pipeline.reporting.documents import instance_secret
@@ -64,7 +79,7 @@ class ProjectFiles(dg.ConfigurableResource):
 
         return ReleaseChain(schema=self.schema(), ledger=ledger.ledger(), outputs_dir=self.path(self.outputs_dir),
                             policy=self.policy, secret=self.instance_secret(),
-                            schema_path=self.path(self.schema_path),
+                            schema_path=self.path(self.schema_path), governance=self.governance(),
                             threads=threads_per_run(concurrent_runs=concurrent_runs, setting=self.threads))
 
 
@@ -88,6 +103,12 @@ class LedgerResource(dg.ConfigurableResource):
         if not p.is_absolute():
             p = (Path(self.root) if self.root else project_root()) / p
         return str(p)
+
+    def records(self):
+        """Release events (approvals, revocations) and deletions, in the ledger's store."""
+        from synth_pipeline.governance.records import GovernanceRecords
+
+        return GovernanceRecords(self.ledger().store)
 
     def ledger(self) -> PrivacyLedger:
         return PrivacyLedger(self.location(), default_budget_epsilon=self.default_budget_epsilon,

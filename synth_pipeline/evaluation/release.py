@@ -20,6 +20,7 @@ import pandas as pd
 
 RELEASE_DIR = "release"  # the only folder of a run that is released
 INTERNAL_DIR = "internal"  # review material computed on raw rows without DP: never released
+STAGED_DIR = "staged_release"  # under internal/: a release whose gates passed, waiting for its approvals
 DECISION_FILE = "release_decision.json"
 NON_DP_DECISION = ("The decision to release was taken by release gates (utility floors and attack ceilings) "
                    "computed on the raw rows without differential privacy, for internal review; their values are "
@@ -58,28 +59,22 @@ def record_decision(audit: dict, *, generator: str, is_dp: bool, folder: str | P
     return {**decision, "recorded_earlier": False}
 
 
-def write_release(synthetic: pd.DataFrame, audit: dict, *, generator: str, is_dp: bool, folder: str | Path,
-                  documents: dict[str, str] | None = None) -> dict:
-    """Write ``<folder>/release/``: the synthetic table (CSV and Parquet), ``documents``
-    (file name -> text: the public model card, privacy report and compliance statement) and
-    ``release.json`` (gate names, no values), when the model's recorded decision is to
-    release; otherwise raise ``ReleaseRefused`` and write nothing there."""
+def stage_release(synthetic: pd.DataFrame, audit: dict, *, generator: str, is_dp: bool, folder: str | Path,
+                  public_documents: dict) -> Path:
+    """Stage ``<folder>/internal/staged_release/``: the synthetic table (CSV and Parquet) and
+    the public documents (model card, privacy report, compliance statement, as dicts), when the
+    model's recorded decision is to release; otherwise raise ``ReleaseRefused`` and stage
+    nothing. Publishing (``governance.releases``) adds the approvals and terms and writes
+    ``release/``; until then nothing leaves the internal folder."""
     decision = record_decision(audit, generator=generator, is_dp=is_dp, folder=folder)
     if not decision["released"]:
         later = (" (decided at this model's first audit: a re-audit never releases it; a new release needs a "
                  "new, charged fit)") if decision["recorded_earlier"] else ""
         raise ReleaseRefused(f"not released: {decision['reason']}{later}")
-    release = Path(folder) / RELEASE_DIR
-    release.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": release / "synthetic.csv", "parquet": release / "synthetic.parquet",
-             "manifest": release / "release.json"}
-    synthetic.to_csv(paths["csv"], index=False)
-    synthetic.to_parquet(paths["parquet"], index=False)
-    for name, text in (documents or {}).items():
-        paths[name] = release / name
-        paths[name].write_text(text, encoding="utf-8")
-    manifest = {"rows": len(synthetic), "generator": generator, "differentially_private": is_dp,
-                "gates_passed": [g["gate"] for g in decision["gates"]], "decision": NON_DP_DECISION,
-                "files": sorted(p.name for p in paths.values())}
-    paths["manifest"].write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return {k: str(v) for k, v in paths.items()}
+    staged = Path(folder) / INTERNAL_DIR / STAGED_DIR
+    staged.mkdir(parents=True, exist_ok=True)
+    synthetic.to_csv(staged / "synthetic.csv", index=False)
+    synthetic.to_parquet(staged / "synthetic.parquet", index=False)
+    (staged / "public_documents.json").write_text(json.dumps(public_documents, indent=2, ensure_ascii=False,
+                                                             default=str), encoding="utf-8")
+    return staged

@@ -1,4 +1,5 @@
-"""The release decision: written only when every gate passed and the generator is DP."""
+"""The release decision: a release is staged only when every gate passed and the generator is DP
+(publishing it is governance's: unit/governance/test_releases.py)."""
 
 import json
 
@@ -6,7 +7,7 @@ import pandas as pd
 import pytest
 
 from synth_pipeline.evaluation.gates import AuditPolicy, evaluate_gates
-from synth_pipeline.evaluation.release import RELEASE_DIR, ReleaseRefused, write_release
+from synth_pipeline.evaluation.release import INTERNAL_DIR, RELEASE_DIR, STAGED_DIR, ReleaseRefused, stage_release
 
 
 def _audit(**values) -> dict:
@@ -22,17 +23,22 @@ def _audit(**values) -> dict:
 
 
 ROWS = pd.DataFrame({"age": [30, 40], "sex": pd.array(["Female", "Male"], dtype="string")})
+DOCS = {"model_card": {"document": "model card"}}
 
 
-def test_every_gate_passed_writes_the_release_folder(tmp_path):
-    paths = write_release(ROWS, _audit(), generator="dp-tvae", is_dp=True, folder=tmp_path)
-    assert paths["csv"] == str(tmp_path / RELEASE_DIR / "synthetic.csv")
-    assert pd.read_csv(paths["csv"]).shape == (2, 2) and pd.read_parquet(paths["parquet"]).shape == (2, 2)
-    manifest = json.loads(open(paths["manifest"], encoding="utf-8").read())
-    assert manifest["differentially_private"] is True and manifest["rows"] == 2
-    # gate names only: every value was computed on raw rows without DP and stays internal
-    assert "copy_ceiling" in manifest["gates_passed"] and "0.9" not in json.dumps(manifest)
-    assert "non-DP function of the data" in manifest["decision"]
+def write_release(rows, audit, **kwargs):
+    return stage_release(rows, audit, public_documents=DOCS, **kwargs)
+
+
+def test_every_gate_passed_stages_the_release_inside_the_internal_folder(tmp_path):
+    staged = write_release(ROWS, _audit(), generator="dp-tvae", is_dp=True, folder=tmp_path)
+    assert staged == tmp_path / INTERNAL_DIR / STAGED_DIR  # not release/: publishing waits for governance
+    assert pd.read_csv(staged / "synthetic.csv").shape == (2, 2)
+    assert pd.read_parquet(staged / "synthetic.parquet").shape == (2, 2)
+    assert json.loads((staged / "public_documents.json").read_text(encoding="utf-8")) == DOCS
+    assert not (tmp_path / RELEASE_DIR).exists()
+    decision = json.loads((tmp_path / INTERNAL_DIR / "release_decision.json").read_text(encoding="utf-8"))
+    assert decision["released"] and "copy_ceiling" in [g["gate"] for g in decision["gates"]]
 
 
 def test_a_blocked_model_is_never_released_by_a_later_audit(tmp_path):
@@ -42,7 +48,7 @@ def test_a_blocked_model_is_never_released_by_a_later_audit(tmp_path):
         write_release(ROWS, _audit(copies=0.2), generator="dp-tvae", is_dp=True, folder=tmp_path)
     with pytest.raises(ReleaseRefused, match="a re-audit never releases it"):
         write_release(ROWS, _audit(), generator="dp-tvae", is_dp=True, folder=tmp_path)
-    assert not (tmp_path / RELEASE_DIR).exists()
+    assert not (tmp_path / RELEASE_DIR).exists() and not (tmp_path / INTERNAL_DIR / STAGED_DIR).exists()
 
 
 @pytest.mark.parametrize("audit, is_dp, expected", [
@@ -56,4 +62,4 @@ def test_a_failing_gate_writes_nothing_and_says_which_metric_value_and_threshold
         write_release(ROWS, audit, generator="tvae" if not is_dp else "dp-tvae", is_dp=is_dp, folder=tmp_path)
     for text in expected:
         assert text in str(info.value)
-    assert not (tmp_path / RELEASE_DIR).exists()
+    assert not (tmp_path / RELEASE_DIR).exists() and not (tmp_path / INTERNAL_DIR / STAGED_DIR).exists()

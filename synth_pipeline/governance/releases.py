@@ -1,0 +1,240 @@
+"""A release's way from its gates to a recipient: staged → approved by the people the policy
+names → published with its terms → exported to named recipients → revoked or expired.
+
+Reads no private values: it moves synthetic rows (post-processing of the DP model) and public
+documents, and records who decided what (``records``). A release whose gates passed is
+staged under ``internal/staged_release/`` (internal, never handed out); publishing writes
+``release/`` in one rename, so a reader never sees half a release. A blocked or rejected
+run is never published: a new release needs a new, charged fit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from synth_pipeline.evaluation.release import INTERNAL_DIR, NON_DP_DECISION, RELEASE_DIR, STAGED_DIR
+from synth_pipeline.governance.policy import GovernancePolicy
+from synth_pipeline.governance.records import GovernanceError, GovernanceRecords, ReleaseState, utc_now
+from synth_pipeline.governance.terms import render_terms, revoked_notice, terms_of_release
+
+PUBLIC_DOCUMENTS = "public_documents.json"  # the staged public documents, before terms and approvals
+
+
+def release_id_for(*, dataset: str, partition_key: str, run_id: str) -> str:
+    """The release's name: its run folder under the outputs folder."""
+    from synth_pipeline.chain.release_chain import safe_name
+
+    return f"{safe_name(dataset)}/{safe_name(partition_key)}/{run_id[:8]}"
+
+
+def record_blocked(records: GovernanceRecords, *, run_id: str, dataset: str, partition_key: str,
+                   failed_gates: list[str]) -> None:
+    """A run whose first audit refused release: recorded so that an approval of it is refused by name."""
+    records.append_if(run_id=run_id, event="blocked", detail={"failed_gates": failed_gates},
+                      release_id=release_id_for(dataset=dataset, partition_key=partition_key, run_id=run_id),
+                      dataset=dataset, partition_key=partition_key,
+                      check=lambda state: None)
+
+
+def record_staged(records: GovernanceRecords, *, run_id: str, dataset: str, partition_key: str, facts: dict) -> None:
+    """A release whose gates passed, waiting under ``internal/staged_release/``. ``facts`` are
+    what an approver is shown and what the approval records: the run, ε, δ, generator, the
+    gates' names and verdicts, the run folder and the internal review's paths."""
+    def once(state: ReleaseState | None) -> None:
+        if state is not None and state.staged is not None:
+            raise GovernanceError(f"run {run_id} was staged already")
+    records.append_if(run_id=run_id, event="staged", detail=facts, check=once,
+                      release_id=release_id_for(dataset=dataset, partition_key=partition_key, run_id=run_id),
+                      dataset=dataset, partition_key=partition_key)
+
+
+def _decidable(state: ReleaseState | None, run_id: str, action: str) -> None:
+    """Refuse approving or rejecting anything but a release that is waiting for it."""
+    if state is None:
+        raise GovernanceError(f"no release is recorded for run {run_id}")
+    status = state.status
+    if status == "blocked":
+        failed = state.events[0]["detail"].get("failed_gates") or []
+        raise GovernanceError(f"cannot {action} run {run_id}: its release gates failed ({', '.join(failed)}); a "
+                              "blocked model is never released. A new release needs a new, charged fit")
+    if status == "rejected":
+        who = next(e for e in state.events if e["event"] == "rejected")
+        raise GovernanceError(f"cannot {action} run {run_id}: {who['actor']} rejected it at {who['at']}; a rejected "
+                              "release is never published. A new release needs a new, charged fit")
+    if status != "awaiting approval":
+        raise GovernanceError(f"cannot {action} run {run_id}: it is {status} already; nothing was changed")
+
+
+def approve(records: GovernanceRecords, policy: GovernancePolicy, *, run: str, by: str, note: str = "") -> dict:
+    """Record ``by``'s approval of a staged release (append-only, with what they were shown)
+    and publish it once the policy's number of distinct approvers is reached."""
+    by = (by or "").strip()
+    run_id = records.find(run)
+
+    def allowed(state: ReleaseState | None) -> None:
+        _decidable(state, run_id, "approve")
+        if not policy.approval.may_approve(by):
+            names = ", ".join(policy.approval.approvers) or "nobody"
+            raise GovernanceError(f"{by or 'an empty name'} may not approve releases: the governance policy "
+                                  f"({policy.source}) names {names}; nothing was recorded")
+        if any(a["actor"] == by for a in state.approvals):
+            raise GovernanceError(f"{by} approved run {run_id} already; the next approval must come from another "
+                                  "approver. Nothing was recorded")
+
+    state = records.state(run_id)
+    seen = {k: (state.staged or {}).get("detail", {}).get(k) for k in (
+        "epsilon", "delta", "generator", "gates", "privacy_unit", "internal_review", "folder")} if state else {}
+    state = records.append_if(run_id=run_id, event="approved", actor=by, note=note, check=allowed,
+                              detail={"seen": seen, "required": policy.approval.required})
+    published = publish_if_approved(records, policy, run_id=run_id)
+    return {"run_id": run_id, "release_id": state.release_id, "approved_by": by,
+            "approvals": len(state.approvals), "required": policy.approval.required,
+            "status": records.state(run_id).status, "published": published}
+
+
+def reject(records: GovernanceRecords, policy: GovernancePolicy, *, run: str, by: str, note: str) -> dict:
+    """Record a rejection: the staged release is never published (its staged copy is removed)."""
+    by, note = (by or "").strip(), (note or "").strip()
+    if not note:
+        raise GovernanceError("say why the release is rejected (--note); nothing was recorded")
+    run_id = records.find(run)
+
+    def allowed(state: ReleaseState | None) -> None:
+        _decidable(state, run_id, "reject")
+        if not policy.approval.may_approve(by):
+            raise GovernanceError(f"{by or 'an empty name'} may not decide on releases: the governance policy "
+                                  f"({policy.source}) names {', '.join(policy.approval.approvers) or 'nobody'}")
+
+    state = records.append_if(run_id=run_id, event="rejected", actor=by, note=note, check=allowed)
+    shutil.rmtree(_folder(state) / INTERNAL_DIR / STAGED_DIR, ignore_errors=True)
+    return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "rejected_by": by}
+
+
+def _folder(state: ReleaseState) -> Path:
+    return Path((state.staged or {}).get("detail", {}).get("folder", ""))
+
+
+def publish_if_approved(records: GovernanceRecords, policy: GovernancePolicy, *, run_id: str) -> dict | None:
+    """Publish a staged release whose approvals meet the policy: the paths written, or None
+    while it still waits (or is not waiting at all)."""
+    state = records.state(run_id)
+    if state is None or state.status != "awaiting approval":
+        return None
+    if len(state.approvals) < policy.approval.required:
+        return None
+    return _publish(records, policy, state)
+
+
+def _publish(records: GovernanceRecords, policy: GovernancePolicy, state: ReleaseState) -> dict:
+    folder = _folder(state)
+    staged, release = folder / INTERNAL_DIR / STAGED_DIR, folder / RELEASE_DIR
+    now = datetime.now(timezone.utc)
+    expires = (now + timedelta(days=policy.terms.expiry_days)).isoformat(timespec="seconds")
+    approvals = [{"by": a["actor"], "at": a["at"], "note": a["note"]} for a in state.approvals]
+    approval = {"required": policy.approval.required, "approvals": approvals,
+                "note": "approved by the people named" if approvals else
+                        "the governance policy requires no approval: published when every gate passed"}
+    terms = terms_of_release(policy.terms, published_at=now.isoformat(timespec="seconds"), expires_at=expires)
+    docs = json.loads((staged / PUBLIC_DOCUMENTS).read_text(encoding="utf-8"))
+    docs["model_card"].update({"release_id": state.release_id, "approval": approval, "terms_of_use": terms})
+    docs["privacy_report"]["retention_days"] = policy.retention.as_dict()
+    from synth_pipeline.reporting.public_release import render_public_documents
+
+    tmp = folder / f".release-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        for name in ("synthetic.csv", "synthetic.parquet"):
+            shutil.copyfile(staged / name, tmp / name)
+        files = {**render_public_documents(docs), "TERMS.md": render_terms(terms, card=docs["model_card"])}
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        manifest = {"release_id": state.release_id, "run_id": state.run_id, "published_at": terms["published_at"],
+                    "expires_at": expires, "rows": docs["model_card"]["synthetic_rows"]["rows"],
+                    "generator": docs["model_card"]["generator"],
+                    "differentially_private": docs["model_card"]["guarantee"]["differentially_private"],
+                    "gates_passed": [g["gate"] for g in (state.staged["detail"].get("gates") or []) if g["passed"]],
+                    "decision": NON_DP_DECISION, "approval": approval, "read_first": "TERMS.md",
+                    "files": sorted([*files, "synthetic.csv", "synthetic.parquet", "release.json"])}
+        (tmp / "release.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.rename(tmp, release)  # one step: a reader sees no release, or all of it
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not release.is_dir():
+            raise
+        # Another approver's publication got there first (a non-empty target refuses the rename): theirs stands.
+        published = records.state(state.run_id)._last("published")
+        return {"folder": str(release), "csv": str(release / "synthetic.csv"),
+                "expires_at": (published or {}).get("detail", {}).get("expires_at")}
+    records.append_if(run_id=state.run_id, event="published", detail={"expires_at": expires,
+                                                                       "recipients": list(policy.terms.recipients)},
+                      check=lambda s: None)
+    shutil.rmtree(staged, ignore_errors=True)
+    return {"folder": str(release), "csv": str(release / "synthetic.csv"), "expires_at": expires}
+
+
+def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dict:
+    """Mark a published release revoked, in the records and in its documents (``REVOKED.md``,
+    ``release.json``, the model card). ε stays spent; recipients are the ``exported`` events."""
+    by, reason = (by or "").strip(), (reason or "").strip()
+    if not by or not reason:
+        raise GovernanceError("say who revokes (--by) and why (--reason); nothing was recorded")
+    run_id = records.find(run)
+
+    def allowed(state: ReleaseState | None) -> None:
+        if state is None or state.status != "published":
+            raise GovernanceError(f"cannot revoke run {run_id}: it is {state.status if state else 'unknown'}, not "
+                                  "published (reject a release that waits for approval)")
+
+    state = records.append_if(run_id=run_id, event="revoked", actor=by, note=reason, check=allowed)
+    release = _folder(state) / RELEASE_DIR
+    revoked = {"revoked_at": state.events[-1]["at"], "by": by, "reason": reason}
+    for name in ("release.json", "model_card.json"):
+        path = release / name
+        if path.is_file():
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            path.write_text(json.dumps({"REVOKED": revoked, **doc}, indent=2, ensure_ascii=False), encoding="utf-8")
+    notice = revoked_notice(revoked, release_id=state.release_id)
+    (release / "REVOKED.md").write_text(notice, encoding="utf-8")
+    for name in ("TERMS.md", "model_card.md"):
+        path = release / name
+        if path.is_file():
+            path.write_text(notice + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    recipients = sorted({e["detail"].get("recipient") for e in state.events if e["event"] == "exported"})
+    return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "recipients": recipients}
+
+
+def export(records: GovernanceRecords, *, run: str, to: str | Path, recipient: str) -> dict:
+    """Copy a published release to ``to`` for a recipient the terms name (recorded). Refused
+    for a release not published, revoked, deleted or past its expiry."""
+    recipient = (recipient or "").strip()
+    run_id = records.find(run)
+    now = utc_now()
+
+    def allowed(state: ReleaseState | None) -> None:
+        if state is None or state.status != "published":
+            raise GovernanceError(f"cannot hand out run {run_id}: it is {state.status if state else 'unknown'}, "
+                                  "not a published release")
+        if state.expires_at and now >= state.expires_at:
+            raise GovernanceError(f"cannot hand out run {run_id}: its terms expired at {state.expires_at}; an "
+                                  "expired release is not given out again. Publish a new release")
+        allowed_to = next(e for e in reversed(state.events) if e["event"] == "published")["detail"].get("recipients")
+        if allowed_to and recipient not in allowed_to:
+            raise GovernanceError(f"{recipient or 'an empty name'} is not a recipient named in the release's terms "
+                                  f"({', '.join(allowed_to)}); nothing was copied")
+        if not recipient:
+            raise GovernanceError("name the recipient (--recipient); nothing was copied")
+
+    state = records.state(run_id)
+    allowed(state)
+    target = Path(to) / state.release_id.replace("/", "__")
+    if target.exists():
+        raise GovernanceError(f"{target} exists already; choose an empty folder. Nothing was copied")
+    shutil.copytree(_folder(state) / RELEASE_DIR, target)
+    records.append_if(run_id=run_id, event="exported", actor=recipient, detail={"recipient": recipient,
+                                                                                "to": str(target)}, check=allowed)
+    return {"run_id": run_id, "release_id": state.release_id, "recipient": recipient, "copied_to": str(target)}
