@@ -277,7 +277,8 @@ def detect(frame: pd.DataFrame, schema: TableSchema, *, key: bytes) -> Detection
 
 def release_schema(model_card: dict) -> TableSchema:
     """The public schema of a release from its ``model_card.json``: modelled columns with
-    their types and domains (a DP-bought domain over a declared one) and ``max_rows``."""
+    their types and domains (a DP-bought domain over a declared one; declared ``values`` where
+    the card lists them) and ``max_rows``."""
     facts = model_card.get("public_schema") or {}
     if not facts.get("columns"):
         raise WatermarkError("the model card has no public schema: not a release of this pipeline")
@@ -285,10 +286,11 @@ def release_schema(model_card: dict) -> TableSchema:
     for c in facts["columns"]:
         domain = {**(c.get("declared") or {}), **(c.get("dp_statistics") or {})}
         bounds = domain.get("bounds")
-        categories = domain.get("categories")
+        categories, values = domain.get("categories"), domain.get("values")
         columns.append(ColumnSpec(name=c["name"], type=c["type"],
                                   bounds=tuple(float(b) for b in bounds) if bounds else None,
-                                  categories=tuple(str(v) for v in categories) if categories else None))
+                                  categories=tuple(str(v) for v in categories) if categories else None,
+                                  values=tuple(float(v) for v in values) if values else None))
     return TableSchema(dataset=str(model_card.get("dataset")), columns=tuple(columns), max_rows=facts.get("max_rows"))
 
 

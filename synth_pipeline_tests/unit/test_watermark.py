@@ -287,3 +287,10 @@ def test_release_schema_reads_the_public_model_card(tmp_path):
           public, key=KEY).to_csv(path, index=False)
     result = check_file(path, [("toy/p/r", KEY, public), ("toy/p/s", release_key(SECRET, "toy/p/s"), public)])
     assert result["verdict"] == "ours" and result["release"] == "toy/p/r" and result["releases_tested"] == 2
+
+
+def test_a_declared_code_list_in_the_card_is_not_a_carrier():
+    card = {"dataset": "toy", "public_schema": {"max_rows": 100, "columns": [
+        {"name": "code", "type": "float", "declared": {"bounds": [0.5, 2.5], "values": [0.5, 1.5, 2.5]}},
+        {"name": "x", "type": "float", "declared": {}, "dp_statistics": {"bounds": [0, 1]}}]}}
+    assert watermarkable_columns(release_schema(card)) == ["x"]
