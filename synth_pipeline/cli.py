@@ -216,14 +216,24 @@ def _ledger(args):
     return PrivacyLedger(args.ledger, default_budget_epsilon=args.budget_epsilon, default_budget_delta=args.budget_delta)
 
 
+def _type_text(t: dict) -> str:
+    caps = [f"ε≤{t['per_release_epsilon']:g} each" if t["per_release_epsilon"] else "",
+            f"{t['window_releases']} release(s)" if t.get("window_releases") else "",
+            f"ε≤{t['window_epsilon']:g} together" if t["window_epsilon"] else ""]
+    window = f" per {t['window_days']:g} days" if t["window_days"] else ""
+    return f"{t['name']} ({', '.join(c for c in caps if c) or 'no cap'}{window})"
+
+
 def _spend_lines(spend: dict) -> list[str]:
     window = f", counting the last {spend['window_days']:g} days" if spend["window_days"] else ""
+    types = [_type_text(t) for t in spend.get("release_types") or []]
     cap = f", per-release cap ε={spend['per_release_epsilon']:g}" if spend["per_release_epsilon"] else ""
     return [f"{spend['dataset']}: budget ε={spend['budget_epsilon']:g}, δ={spend['budget_delta']:g} "
             f"({spend['composition']} composition{cap}{window})",
             f"  spent ε={spend['spent_epsilon']:.4g} (basic {spend['spent_epsilon_basic']:.4g}, "
             f"tight {spend['spent_epsilon_tight']:.4g}) over {spend['events']} event(s); "
-            f"left ε={spend['remaining_epsilon']:.4g}"]
+            f"left ε={spend['remaining_epsilon']:.4g}"] + (
+        [f"  release types: {'; '.join(types)}; default {spend['default_release_type'] or 'none'}"] if types else [])
 
 
 def _event_line(event: dict) -> str:
@@ -244,6 +254,13 @@ def cmd_ledger(args) -> int:
                                    window_days=args.window_days, note=args.note or "set from the CLI")
         result = {"dataset": budget.dataset, "budget": budget.__dict__, "spend": ledger.spend(args.dataset).as_dict()}
         lines = _spend_lines(result["spend"])
+    elif args.ledger_command == "apply-budgets":
+        changed = ledger.apply_budget_policy(args.file)
+        result = {"ledger": ledger.location, "file": args.file, "recorded": changed,
+                  "datasets": [ledger.spend(d).as_dict() for d in changed]}
+        lines = ([f"recorded the budget of {', '.join(changed)} from {args.file}"] if changed else
+                 [f"nothing changed: the ledger holds {args.file}'s budgets already"])
+        lines += [line for d in result["datasets"] for line in _spend_lines(d)]
     elif args.ledger_command == "history":
         result = {"ledger": ledger.location, "events": ledger.history(args.dataset)}
         lines = [_event_line(e) for e in result["events"]] or ["no event recorded"]
@@ -402,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     setb.add_argument("--window-days", type=_positive_float,
                       help="policy window: only events of the last N days count against the budget")
     setb.add_argument("--note")
+    apply_budgets = led_sub.add_parser("apply-budgets", help="record the budgets and release types of a budget "
+                                                             "policy file (data/budgets.yaml) where they changed")
+    apply_budgets.add_argument("file")
     hist = led_sub.add_parser("history", help="every DP event with its status")
     hist.add_argument("dataset", nargs="?")
     exp = led_sub.add_parser("export", help="export events for auditors (CSV or JSON)")
@@ -415,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "(committed events are spent for good and cannot be refunded)")
     refund.add_argument("event_id")
     refund.add_argument("--note", required=True, help="why (recorded with the refund)")
-    for p in (show, setb, hist, exp, pend, refund):
+    for p in (show, setb, apply_budgets, hist, exp, pend, refund):
         ledger_options(p)
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
     led.set_defaults(func=cmd_ledger)

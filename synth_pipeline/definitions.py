@@ -19,7 +19,7 @@ def build_definitions(*, files: ProjectFiles | None = None, ledger: LedgerResour
     return dg.Definitions(
         assets=loaded.assets, asset_checks=loaded.asset_checks, jobs=loaded.jobs, sensors=loaded.sensors,
         schedules=loaded.schedules,
-        resources={"files": files, "ledger": ledger or LedgerResource(),
+        resources={"files": files, "ledger": ledger or LedgerResource(budgets_path="data/budgets.yaml"),
                    "drop_io_manager": DropReferenceIOManager(files=files)},
     )
 

@@ -46,16 +46,18 @@ def ledger_request(config: SynthesisConfig, plan: TrainingPlan) -> dict:
     marginal-based generators ask for one zCDP event of ρ, converted to (ε, δ) once. With a
     person unit the event names it and its k: the ledger refuses to compose spends made for
     different units (an ε per row and an ε per person do not add up)."""
-    unit = {} if plan.privacy_unit is None else {"privacy_unit": plan.privacy_unit,
+    tags = {} if plan.privacy_unit is None else {"privacy_unit": plan.privacy_unit,
                                                   "rows_per_unit": plan.rows_per_unit}
+    if config.release_type:  # policy, not DP: the ledger checks the type's caps (privacy.release_types)
+        tags["release_type"] = config.release_type
     if plan.rho is not None:
-        params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {}), **unit}
+        params = {"rho": plan.rho, **({"relation": plan.relation} if plan.relation != "add-remove" else {}), **tags}
         if plan.preprocessing and plan.preprocessing["threshold_delta"]:
             params["extra_delta"] = plan.preprocessing["threshold_delta"]  # discovered categories' thresholds
         return {"mechanism": "zcdp", "params": params, "epsilon": zcdp_epsilon(rho=plan.rho, delta=plan.rdp_delta),
                 "delta": plan.delta}
     params = {"noise_multiplier": plan.noise_multiplier, "sample_rate": plan.sample_rate, "steps": plan.steps,
-              **unit}
+              **tags}
     if plan.preprocessing:
         params["preprocessing_noise_multiplier"] = plan.preprocessing_noise_multiplier
         params["extra_delta"] = plan.preprocessing["threshold_delta"]

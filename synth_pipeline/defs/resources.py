@@ -94,6 +94,9 @@ class LedgerResource(dg.ConfigurableResource):
     root: str = ""
     default_budget_epsilon: float = 10.0
     default_budget_delta: float = 1e-5
+    # A budget policy file (privacy.release_types) recorded in the ledger whenever it changes;
+    # empty: none. The code location sets data/budgets.yaml (definitions.build_definitions).
+    budgets_path: str = ""
 
     def location(self) -> str:
         chosen = self.url or self.path or os.environ.get("SYNTH_PIPELINE_LEDGER", "") or "data/state/ledger.duckdb"
@@ -111,8 +114,12 @@ class LedgerResource(dg.ConfigurableResource):
         return GovernanceRecords(self.ledger().store)
 
     def ledger(self) -> PrivacyLedger:
-        return PrivacyLedger(self.location(), default_budget_epsilon=self.default_budget_epsilon,
-                             default_budget_delta=self.default_budget_delta)
+        ledger = PrivacyLedger(self.location(), default_budget_epsilon=self.default_budget_epsilon,
+                               default_budget_delta=self.default_budget_delta)
+        if self.budgets_path:
+            p = Path(self.budgets_path)
+            ledger.apply_budget_policy(p if p.is_absolute() else (Path(self.root) if self.root else project_root()) / p)
+        return ledger
 
 
 def training_pool() -> str:

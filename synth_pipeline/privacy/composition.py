@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from synth_pipeline.privacy.accounting import DpSgdPlan
+from synth_pipeline.privacy.release_types import ReleaseTypes
 
 COMPOSITIONS = ("tight", "basic")
 
@@ -26,6 +27,8 @@ class Budget:
     # Policy, not DP: only events of the last ``window_days`` count against the cap. DP
     # guarantees compose over every release; the lifetime spend is always reported too.
     window_days: float | None = None
+    # Policy: kinds of release with their own caps (privacy.release_types); () when none.
+    release_types: ReleaseTypes = ReleaseTypes()
 
     def __post_init__(self):
         if not (self.epsilon > 0 and 0 < self.delta < 1):
@@ -71,6 +74,8 @@ class Spend:
             "spent_epsilon": self.spent_epsilon,
             "remaining_epsilon": self.remaining_epsilon,
             "window_days": self.budget.window_days,
+            "release_types": [t.__dict__ for t in self.budget.release_types.types],
+            "default_release_type": self.budget.release_types.default,
             "lifetime_events": self.events if self.lifetime_events is None else self.lifetime_events,
             "lifetime_spent_epsilon_basic": (self.basic_epsilon if self.lifetime_basic_epsilon is None
                                              else self.lifetime_basic_epsilon),

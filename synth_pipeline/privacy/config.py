@@ -90,6 +90,8 @@ class SynthesisConfig:
     accountant: str = _setting("rdp", "DP-SGD accountant (rdp)")
     rows_per_unit: int | None = _setting(None, "k: the most rows of one person kept (schemas with a privacy_unit; "
                                          "empty: the schema's max_rows_per_unit)")
+    release_type: str | None = _setting(None, "the budget's release type this release counts against (quarterly, "
+                                        "ad_hoc, ...: data/budgets.yaml; empty: the budget's default type)")
 
     def as_dict(self) -> dict:
         return asdict(self)

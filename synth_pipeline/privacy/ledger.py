@@ -21,6 +21,7 @@ from synth_pipeline.privacy.composition import (  # noqa: F401 (Budget, Spend, C
     COMPOSITIONS, Budget, Spend, compose_spend, dp_event_for, refusal)
 from synth_pipeline.privacy.ledger_stores import (  # noqa: F401 (errors re-exported)
     LedgerBusyError, LedgerError, LedgerUnavailableError, is_database_url, open_store)
+from synth_pipeline.privacy.release_types import ReleaseTypes, load_budget_policy, type_refusal
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS budgets (
     seq BIGINT, dataset VARCHAR, epsilon {double}, delta {double}, composition VARCHAR,
     per_release_epsilon {double}, set_at TIMESTAMP, note VARCHAR);
 ALTER TABLE budgets ADD COLUMN IF NOT EXISTS window_days {double};
+ALTER TABLE budgets ADD COLUMN IF NOT EXISTS release_types VARCHAR;
 CREATE TABLE IF NOT EXISTS charges (
     event_id VARCHAR PRIMARY KEY, seq BIGINT, dataset VARCHAR, run_key VARCHAR, partition_key VARCHAR,
     mechanism VARCHAR, params VARCHAR, epsilon {double}, delta {double}, accountant VARCHAR,
@@ -124,27 +126,60 @@ class PrivacyLedger:
     # -- budgets ---------------------------------------------------------------
     def set_budget(self, dataset: str, *, epsilon: float, delta: float, composition: str = "tight",
                    per_release_epsilon: float | None = None, window_days: float | None = None,
-                   note: str = "") -> Budget:
-        budget = Budget(dataset, float(epsilon), float(delta), composition, per_release_epsilon, window_days)
-        self.store.run(lambda con: self._insert_budget(con, budget, note), lock_key=dataset)
-        return budget
+                   release_types: ReleaseTypes | None = None, note: str = "") -> Budget:
+        """Record a new budget for ``dataset`` (the old ones stay in the history). Without
+        ``release_types`` the dataset keeps the types it had."""
+        def work(con) -> Budget:
+            types = release_types
+            if types is None:
+                held = self._budget(con, dataset)
+                types = held.release_types if held else ReleaseTypes()
+            budget = Budget(dataset, float(epsilon), float(delta), composition, per_release_epsilon, window_days,
+                            types)
+            self._insert_budget(con, budget, note)
+            return budget
+        return self.store.run(work, lock_key=dataset)
+
+    def apply_budget_policy(self, path: str | Path) -> list[str]:
+        """Record the budgets of a budget policy file (``privacy.release_types``) for each dataset
+        whose entry changed since this file's last application; a budget set by hand afterwards
+        stands until the file changes. Returns the datasets whose budget was recorded."""
+        entries, digest = load_budget_policy(path)
+        changed = []
+        for entry in entries:
+            key = f"budget_policy:{entry.dataset}"
+
+            def work(con, entry=entry, key=key) -> bool:
+                row = con.execute("SELECT value FROM ledger_meta WHERE key = ?", [key]).fetchone()
+                stamp = json.dumps({"sha256": digest, "entry": repr(entry)})
+                if row is not None and json.loads(row[0])["entry"] == repr(entry):
+                    return False
+                self._insert_budget(con, Budget(entry.dataset, entry.epsilon, entry.delta, entry.composition,
+                                                entry.per_release_epsilon, entry.window_days, entry.release_types),
+                                    f"from the budget policy {Path(path).name} (sha256 {digest[:12]})")
+                con.execute("DELETE FROM ledger_meta WHERE key = ?", [key])  # the pointer, not the history
+                con.execute("INSERT INTO ledger_meta VALUES (?, ?)", [key, stamp])
+                return True
+            if self.store.run(work, lock_key=entry.dataset):
+                changed.append(entry.dataset)
+        return changed
 
     @staticmethod
     def _insert_budget(con, budget: Budget, note: str) -> None:
         con.execute(
             "INSERT INTO budgets (seq, dataset, epsilon, delta, composition, per_release_epsilon, set_at, note, "
-            "window_days) VALUES (nextval('ledger_seq'), ?, ?, ?, ?, ?, now(), ?, ?)",
+            "window_days, release_types) VALUES (nextval('ledger_seq'), ?, ?, ?, ?, ?, now(), ?, ?, ?)",
             [budget.dataset, budget.epsilon, budget.delta, budget.composition, budget.per_release_epsilon, note,
-             budget.window_days],
+             budget.window_days, budget.release_types.to_json()],
         )
 
     def _budget(self, con, dataset: str) -> Budget | None:
         row = con.execute(
-            "SELECT epsilon, delta, composition, per_release_epsilon, window_days FROM budgets WHERE dataset = ? "
-            "ORDER BY seq DESC LIMIT 1", [dataset]).fetchone()
+            "SELECT epsilon, delta, composition, per_release_epsilon, window_days, release_types FROM budgets "
+            "WHERE dataset = ? ORDER BY seq DESC LIMIT 1", [dataset]).fetchone()
         if row is None:
             return None
-        return Budget(dataset, *row)
+        return Budget(dataset, *row[:5], ReleaseTypes.from_json(row[5]))
 
     def _budget_or_default(self, con, dataset: str, *, persist: bool = True) -> Budget:
         """The dataset's budget; the ledger's default is written on first use when ``persist``."""
@@ -195,7 +230,35 @@ class PrivacyLedger:
         active = self._active(con, budget.dataset, budget.window_days)
         new = {"mechanism": mechanism, "params": params, "epsilon": epsilon, "delta": delta}
         return refusal(budget, compose_spend(budget.dataset, budget, active),
-                       compose_spend(budget.dataset, budget, active + [new]), epsilon, delta)
+                       compose_spend(budget.dataset, budget, active + [new]), epsilon, delta) or \
+            self._type_refusal(con, budget, new)
+
+    def _type_refusal(self, con, budget: Budget, new: dict) -> str | None:
+        """The release type's caps: its per-release cap, and what its releases spend together
+        inside its window (composed as the budget composes). ``new['params']`` names the type."""
+        kind, why = type_refusal(budget.release_types, new["params"].get("release_type"), dataset=budget.dataset)
+        if why or kind is None:
+            return why
+        ask = f"the run asks for ε={new['epsilon']:.4g} as a {kind.name!r} release"
+        if kind.per_release_epsilon is not None and new["epsilon"] > kind.per_release_epsilon:
+            return f"refused: over the {kind.name!r} per-release cap ε={kind.per_release_epsilon:.4g}; {ask}. Nothing was charged"
+        if kind.window_epsilon is None and kind.window_releases is None:
+            return None
+        same = [a for a in self._active(con, budget.dataset, kind.window_days)
+                if a["params"].get("release_type") == kind.name]
+        window = f"the last {kind.window_days:g} days" if kind.window_days else "the dataset's life"
+        if kind.window_releases is not None and len(same) >= kind.window_releases:
+            return (f"refused: {kind.name!r} allows {kind.window_releases} release(s) over {window}, and "
+                    f"{len(same)} counted already; {ask}. Nothing was charged")
+        if kind.window_epsilon is None:
+            return None
+        before = compose_spend(budget.dataset, budget, same).spent_epsilon
+        after = compose_spend(budget.dataset, budget, same + [new]).spent_epsilon
+        if after > kind.window_epsilon:
+            return (f"refused: {kind.name!r} releases may spend ε={kind.window_epsilon:.4g} over {window}; they spent "
+                    f"ε={before:.4g} ({len(same)} release(s)) and {ask}, which would make ε={after:.4g}. "
+                    "Nothing was charged")
+        return None
 
     def check(self, *, dataset: str, mechanism: str, params: dict, epsilon: float, delta: float) -> str | None:
         """Would this spend fit? Returns the refusal message, or None when it fits. Writes nothing."""
@@ -214,6 +277,10 @@ class PrivacyLedger:
         dp_event_for(mechanism, params)  # unknown mechanisms fail before anything is written
 
         def work(con) -> Reservation:
+            nonlocal params
+            held = self._budget(con, dataset)
+            if held is not None and held.release_types.default and not params.get("release_type"):
+                params = {**params, "release_type": held.release_types.default}  # recorded: its window counts it
             existing = con.execute(
                 f"SELECT event_id, epsilon, delta, status FROM {_CURRENT} "
                 f"WHERE dataset = ? AND run_key = ? AND status IN {_ACTIVE_SQL}", [dataset, run_key],

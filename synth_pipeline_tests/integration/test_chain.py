@@ -125,7 +125,7 @@ def _assert_release_is_public_only(release: Path, audit: dict) -> None:
 
     assert {p.name for p in release.iterdir()} == {
         "synthetic.csv", "synthetic.parquet", "release.json", "model_card.json", "model_card.md",
-        "privacy_report.json", "privacy_report.md", "compliance_statement.json", "compliance_statement.md"}
+        "privacy_report.json", "privacy_report.md", "compliance_statement.json", "compliance_statement.md", "TERMS.md"}
     texts = {p.name: p.read_text(encoding="utf-8") for p in release.iterdir() if p.suffix in (".json", ".md")}
     for name, text in texts.items():
         assert not re.search(r"\b[0-9a-f]{64}\b", text), name  # no SHA-256 / HMAC of anything

@@ -58,7 +58,7 @@ def test_definitions_hold_every_asset_check_sensor_schedule_and_job():
         "synthetic_table", "audit_metrics", "dp_model", "dp_config", "compliance_report"}
     assert all(spec.blocking for a in repo.asset_graph.assets_defs for spec in a.check_specs)
     assert {s.name for s in repo.sensor_defs} == {"incoming_drops_sensor", "default_automation_condition_sensor"}
-    assert {s.name for s in repo.schedule_defs} == {"nightly_audit_refresh", "weekly_privacy_audit"}
-    assert {"synthesize_release", "refresh_audit"} <= set(repo.job_names)
+    assert {s.name for s in repo.schedule_defs} == {"nightly_audit_refresh", "weekly_privacy_audit", "daily_retention"}
+    assert {"synthesize_release", "refresh_audit", "approve_release", "retention_sweep"} <= set(repo.job_names)
     graph = repo.asset_graph
     assert {k.to_user_string() for k in graph.get(dg.AssetKey("dp_model")).parent_keys} == {"raw_dataset", "holdout_split", "dp_config"}
