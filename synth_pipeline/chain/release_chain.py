@@ -235,7 +235,7 @@ class ReleaseChain:
             ledger_after=self.ledger.spend(dataset).as_dict(), ledger_history=self.ledger.history(dataset),
             real_holdout=holdout, synthetic=synthetic.frame, partition_key=partition_key, run_id=run_id,
             run_events=run_events or [], extra_gates=[{"gate": v.gate, "passed": v.passed} for v in verdicts or []],
-            privacy_audit=privacy_audit,
+            privacy_audit=privacy_audit, governance=self.governance.as_dict(),
             source=source_facts(drop_path=drop.path, schema_path=self.schema_path, secret=self.secret))
         paths = write_documents(docs, model.run_folder)
         self.say(f"internal review written to {model.run_folder / INTERNAL_DIR}")

@@ -105,7 +105,7 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
                     synthetic: pd.DataFrame | None = None, partition_key: str | None = None,
                     run_id: str | None = None, run_events: list[dict] | None = None,
                     extra_gates: list[dict] | None = None, source: dict | None = None,
-                    privacy_audit: dict | None = None) -> dict:
+                    privacy_audit: dict | None = None, governance: dict | None = None) -> dict:
     """All documents of one release as dicts, the plots as PNG bytes and the HTML page.
 
     ``ledger_history`` is the dataset's ledger history (every release); the release's own
@@ -113,11 +113,19 @@ def build_documents(*, schema: TableSchema, profile: dict, pii: dict, config: di
     or any whose run key starts with ``run_id``. ``extra_gates`` are gate verdicts from
     outside the audit (Dagster checks of this run: {gate, passed}). ``privacy_audit`` is the
     empirical audit's result when there is one (else ``audit['privacy_audit']`` if present).
+    ``governance`` is the governance policy in force (approvals, terms, retention), stated in
+    the privacy report.
     """
     summary = build_report(profile=profile, pii=pii, config=config, model=model, ledger_after=ledger_after,
                            audit=audit, partition_key=partition_key, run_id=run_id)
     privacy = build_privacy_report(model=model, config=config, ledger_after=ledger_after, audit=audit,
                                    profile=profile, pii=pii, privacy_audit=privacy_audit, extra_gates=extra_gates)
+    if governance is not None:
+        privacy["governance"] = {"approvals_required": governance["approval"]["required"],
+                                 "approvers": governance["approval"]["approvers"],
+                                 "retention_days": governance["retention_days"],
+                                 "terms_expiry_days": governance["terms"]["expiry_days"],
+                                 "policy": governance["source"]}
     event_id = (model.get("privacy") or {}).get("ledger_event_id")
     mine = [e for e in ledger_history if (event_id and e.get("event_id") == event_id)
             or (run_id and str(e.get("run_key", "")).startswith(run_id))]

@@ -1,49 +1,16 @@
-"""A run folder with a staged release and governance records on a throwaway ledger file."""
+"""Governance records on a throwaway ledger file, and a staged release to act on."""
 
-import json
-
-import pandas as pd
 import pytest
 
-from synth_pipeline.evaluation.release import INTERNAL_DIR, STAGED_DIR
-from synth_pipeline.governance.policy import ApprovalPolicy, GovernancePolicy, Terms
-from synth_pipeline.governance.records import GovernanceRecords
-from synth_pipeline.governance.releases import record_staged
-from synth_pipeline.privacy.ledger import PrivacyLedger
-
-DOCS = {
-    "model_card": {"document": "model card", "classification": "PUBLIC", "dataset": "adult", "generator": "aim",
-                   "guarantee": {"differentially_private": True, "epsilon": 1.0, "delta": 1e-6,
-                                 "privacy_unit": "one row of the drop"},
-                   "synthetic_rows": {"rows": 3, "source": "user"}},
-    "privacy_report": {"document": "privacy report", "classification": "PUBLIC", "dataset": "adult"},
-    "compliance_statement": {"document": "compliance statement", "classification": "PUBLIC", "dataset": "adult"},
-}
+from synth_pipeline_tests.helpers.governance import records_at, stage_release_for_test
 
 
 @pytest.fixture
 def records(tmp_path):
-    return GovernanceRecords(PrivacyLedger(tmp_path / "ledger.duckdb").store)
-
-
-def policy(required: int = 1, *, approvers=("ana", "ben"), **terms) -> GovernancePolicy:
-    return GovernancePolicy(approval=ApprovalPolicy(required=required, approvers=tuple(approvers)),
-                            terms=Terms(recipients=("analytics",), **terms), source="test policy")
+    return records_at(tmp_path / "ledger.duckdb")
 
 
 @pytest.fixture
 def stage(tmp_path, records):
-    """``stage(run_id)``: a staged release of three synthetic rows; returns its run folder."""
-    def make(run_id: str = "run00001-aaaa", *, partition: str = "drop.csv"):
-        folder = tmp_path / "outputs" / "adult" / partition.replace(".", "_") / run_id[:8]
-        staged = folder / INTERNAL_DIR / STAGED_DIR
-        staged.mkdir(parents=True)
-        rows = pd.DataFrame({"age": [30, 41, 52]})
-        rows.to_csv(staged / "synthetic.csv", index=False)
-        rows.to_parquet(staged / "synthetic.parquet", index=False)
-        (staged / "public_documents.json").write_text(json.dumps(DOCS), encoding="utf-8")
-        record_staged(records, run_id=run_id, dataset="adult", partition_key=partition, facts={
-            "epsilon": 1.0, "delta": 1e-6, "generator": "aim", "gates": [{"gate": "copy_ceiling", "passed": True}],
-            "folder": str(folder), "internal_review": str(folder / INTERNAL_DIR)})
-        return folder
-    return make
+    """``stage(run_id, partition=...)``: a staged release; returns its run folder."""
+    return lambda *args, **kwargs: stage_release_for_test(tmp_path, records, *args, **kwargs)

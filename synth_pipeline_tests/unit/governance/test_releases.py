@@ -10,7 +10,7 @@ from synth_pipeline.evaluation.release import INTERNAL_DIR, RELEASE_DIR, STAGED_
 from synth_pipeline.governance.records import GovernanceError
 from synth_pipeline.governance.releases import (approve, export, publish_if_approved, record_blocked, reject,
                                                 revoke)
-from synth_pipeline_tests.unit.governance.conftest import policy
+from synth_pipeline_tests.helpers.governance import policy
 
 
 def _events(records, run_id):
