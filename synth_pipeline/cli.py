@@ -129,7 +129,7 @@ def cmd_synthesize(args) -> int:
     schema = load_schema(args.schema)
     chain = _chain(args, schema)  # its stage lines and the rounds inside go to stderr (console.py)
     try:
-        run = chain.run(args.input, run_id=f"cli-{uuid.uuid4().hex}", preset=args.preset, **_given_fields(args))
+        run = chain.run(args.input, run_id=f"{uuid.uuid4().hex}-cli", preset=args.preset, **_given_fields(args))
     except GateFailed as exc:
         v = exc.verdict
         _emit({"released": False, "gate": v.gate, "value": v.value, "threshold": v.threshold,

@@ -25,7 +25,7 @@ from synth_pipeline.chain.results import (
     Verdict)
 from synth_pipeline.chain.training import sample_synthetic, train_model
 from synth_pipeline.evaluation.gates import AuditPolicy
-from synth_pipeline.evaluation.release import INTERNAL_DIR, record_decision, stage_release
+from synth_pipeline.evaluation.release import INTERNAL_DIR, STAGED_DIR, record_decision, stage_release
 from synth_pipeline.governance.policy import GovernancePolicy
 from synth_pipeline.privacy.config import TrainingPlan
 from synth_pipeline.privacy.ledger import PrivacyLedger
@@ -251,40 +251,52 @@ class ReleaseChain:
         (raises ``evaluation.release.ReleaseRefused`` otherwise, staging nothing), then publish
         it to ``release/`` with its terms once the approvals the governance policy requires are
         recorded: at once when it requires none, else by ``governance.releases.approve``."""
-        from synth_pipeline.governance.releases import publish_if_approved, record_staged, release_id_for
+        from synth_pipeline.governance.releases import publish_if_approved, record_staged
         from synth_pipeline.privacy.preprocessing import schema_with_statistics
         from synth_pipeline.reporting.public_release import build_public_documents
 
+        earlier = self.records.by_release("/".join(model.run_folder.relative_to(self.outputs_dir).parts))
+        if earlier is not None and earlier.run_id != run_id:
+            # The model's own run staged it already: a later run re-materializing `released`
+            # stages nothing new (its approvals, if any, are the first run's).
+            return self._release_state(earlier, rows=len(synthetic.frame))
         public = build_public_documents(schema=schema_with_statistics(self.schema, model.dp_statistics),
                                         config=resolved.config.as_dict(), model=model.as_dict(),
                                         ledger_after=self.ledger.spend(self.schema.dataset).as_dict(),
                                         partition_key=partition_key, run_id=run_id)
         if synthetic.watermark is not None:
             public["model_card"]["watermark"] = synthetic.watermark
-        staged = stage_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
-                               folder=model.run_folder, public_documents=public)
+        stage_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
+                      folder=model.run_folder, public_documents=public)
         privacy = model.privacy
         record_staged(self.records, run_id=run_id, dataset=self.schema.dataset, partition_key=partition_key, facts={
             "epsilon": privacy.get("epsilon_spent"), "delta": privacy.get("delta"), "generator": model.generator,
             "privacy_unit": public["model_card"]["guarantee"]["privacy_unit"], "rows": len(synthetic.frame),
             "gates": [{"gate": v.gate, "passed": v.passed} for v in evaluation.verdicts],
             "folder": str(model.run_folder), "internal_review": str(model.run_folder / INTERNAL_DIR)})
-        release_id = release_id_for(dataset=self.schema.dataset, partition_key=partition_key, run_id=run_id)
-        published = publish_if_approved(self.records, self.governance, run_id=run_id)
-        required = self.governance.approval.required
-        if published is None:
-            self.say(f"staged {release_id}: waiting for {required} approval(s) "
+        publish_if_approved(self.records, self.governance, run_id=run_id)
+        release = self._release_state(self.records.state(run_id), rows=len(synthetic.frame))
+        if release.published:
+            self.say(f"released {release.rows} rows to {release.csv.parent}")
+        else:
+            self.say(f"staged {release.release_id}: waiting for {release.approvals_required} approval(s) "
                      f"(synth-pipeline approve {run_id[:8]} --by NAME)")
-            return Release(paths={"csv": staged / "synthetic.csv", "folder": staged}, rows=len(synthetic.frame),
-                           run_id=run_id, release_id=release_id, status="awaiting approval",
-                           approvals_required=required)
-        folder = Path(published["folder"])
-        self.say(f"released {len(synthetic.frame)} rows to {folder}")
-        paths = {p.name: p for p in folder.iterdir()}
-        paths.update({"csv": folder / "synthetic.csv", "parquet": folder / "synthetic.parquet",
-                      "manifest": folder / "release.json"})
-        return Release(paths=paths, rows=len(synthetic.frame), run_id=run_id, release_id=release_id,
-                       approvals_required=required)
+        return release
+
+    def _release_state(self, state, *, rows: int) -> Release:
+        """The Release record of a staged or published run."""
+        folder = Path(state.staged["detail"]["folder"])
+        required = self.governance.approval.required
+        common = {"rows": rows, "run_id": state.run_id, "release_id": state.release_id,
+                  "approvals_required": required}
+        if state.status != "published":
+            staged = folder / INTERNAL_DIR / STAGED_DIR
+            return Release(paths={"csv": staged / "synthetic.csv", "folder": staged}, status=state.status, **common)
+        published = folder / "release"
+        paths = {p.name: p for p in published.iterdir()}
+        paths.update({"csv": published / "synthetic.csv", "parquet": published / "synthetic.parquet",
+                      "manifest": published / "release.json"})
+        return Release(paths=paths, **common)
 
     # -- the whole path -----------------------------------------------------------------
     def run(self, path: str | Path, *, run_id: str, partition_key: str | None = None, preset: str = "balanced",

@@ -63,7 +63,7 @@ class ReleaseState:
     def status(self) -> str:
         """blocked, awaiting approval, rejected, published, revoked or deleted (the latest that applies)."""
         kinds = {e["event"] for e in self.events}
-        for event, status in (("deleted", "deleted"), ("revoked", "revoked"), ("published", "published"),
+        for event, status in (("revoked", "revoked"), ("deleted", "deleted"), ("published", "published"),
                               ("rejected", "rejected"), ("staged", "awaiting approval"), ("blocked", "blocked")):
             if event in kinds:
                 return status
@@ -154,6 +154,12 @@ class GovernanceRecords:
         if len(ids) > 1:
             raise GovernanceError(f"run {ref!r} matches {len(ids)} runs ({', '.join(ids)}); give more of the id")
         return ids[0]
+
+    def by_release(self, release_id: str) -> ReleaseState | None:
+        """The run recorded for a run folder (``<dataset>/<partition>/<run[:8]>``), if any."""
+        row = self.store.run(lambda con: con.execute(
+            "SELECT run_id FROM release_events WHERE release_id = ? ORDER BY seq LIMIT 1", [release_id]).fetchone())
+        return self.state(row[0]) if row else None
 
     def all_states(self, dataset: str | None = None) -> list[ReleaseState]:
         ids = [r[0] for r in self.store.run(lambda con: con.execute(

@@ -44,11 +44,12 @@ def record_blocked(records: GovernanceRecords, *, run_id: str, dataset: str, par
 def record_staged(records: GovernanceRecords, *, run_id: str, dataset: str, partition_key: str, facts: dict) -> None:
     """A release whose gates passed, waiting under ``internal/staged_release/``. ``facts`` are
     what an approver is shown and what the approval records: the run, ε, δ, generator, the
-    gates' names and verdicts, the run folder and the internal review's paths."""
-    def once(state: ReleaseState | None) -> None:
-        if state is not None and state.staged is not None:
-            raise GovernanceError(f"run {run_id} was staged already")
-    records.append_if(run_id=run_id, event="staged", detail=facts, check=once,
+    gates' names and verdicts, the run folder and the internal review's paths. Recorded once
+    per run: a retried step records nothing new."""
+    state = records.state(run_id)
+    if state is not None and state.staged is not None:
+        return
+    records.append_if(run_id=run_id, event="staged", detail=facts, check=None,
                       release_id=release_id_for(dataset=dataset, partition_key=partition_key, run_id=run_id),
                       dataset=dataset, partition_key=partition_key)
 
@@ -186,12 +187,17 @@ def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dic
     run_id = records.find(run)
 
     def allowed(state: ReleaseState | None) -> None:
-        if state is None or state.status != "published":
+        # A release retention deleted can still be revoked: copies handed out live on.
+        if state is None or state.status not in ("published", "deleted"):
             raise GovernanceError(f"cannot revoke run {run_id}: it is {state.status if state else 'unknown'}, not "
                                   "published (reject a release that waits for approval)")
 
     state = records.append_if(run_id=run_id, event="revoked", actor=by, note=reason, check=allowed)
     release = _folder(state) / RELEASE_DIR
+    recipients = sorted({e["detail"].get("recipient") for e in state.events if e["event"] == "exported"})
+    if not release.is_dir():
+        return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "recipients": recipients,
+                "note": "the release folder was deleted already (retention); the revocation is recorded"}
     revoked = {"revoked_at": state.events[-1]["at"], "by": by, "reason": reason}
     for name in ("release.json", "model_card.json"):
         path = release / name
@@ -204,7 +210,6 @@ def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dic
         path = release / name
         if path.is_file():
             path.write_text(notice + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
-    recipients = sorted({e["detail"].get("recipient") for e in state.events if e["event"] == "exported"})
     return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "recipients": recipients}
 
 
