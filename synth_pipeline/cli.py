@@ -30,7 +30,7 @@ FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
 COMMAND_MODULES: tuple[str, ...] = ("synth_pipeline.commands.compare", "synth_pipeline.commands.evaluate",
                                     "synth_pipeline.commands.governance", "synth_pipeline.commands.privacy_audit",
-                                    "synth_pipeline.commands.schema")
+                                    "synth_pipeline.commands.schema", "synth_pipeline.commands.watermark")
 DEMO_PARTITION = "adult_sample.csv"
 # The demo's own settings over the recommendation: a 40% holdout (12,000 rows of the sample)
 # gives the attacks enough control targets that their one-sided 95% bounds sit well under
@@ -463,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return args.func(args)
         except (UsageError, DropReadError, SchemaError, LedgerError, CalibrationError, ValueError) as exc:
-            command = " ".join(filter(None, (args.command, getattr(args, "schema_command", None))))
+            sub = next((v for k, v in vars(args).items() if k.endswith("_command") and isinstance(v, str)), None)
+            command = " ".join(filter(None, (args.command, sub)))
             print(f"synth-pipeline {command}: error: {exc}", file=sys.stderr)
             return 2
 

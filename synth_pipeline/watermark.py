@@ -65,6 +65,7 @@ MIN_INTEGER_LEVELS = 2 ** 16
 INTEGER_LEVELS_PER_ROW = 8
 MAX_STEPS = 16  # a red cell with no green interval within 16 steps stays put (chance 2**-32)
 ALPHA = 1e-9
+SCHEME = "keyed green intervals on fine numeric grids, v1 (synth_pipeline.watermark)"
 TEST = ("keyed-interval test: green among the distinct (column, interval) pairs the file occupies, fair-coin "
         "null, Hoeffding p = exp(-z^2/2); Bonferroni over the releases tested")
 

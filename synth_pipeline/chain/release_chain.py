@@ -180,12 +180,32 @@ class ReleaseChain:
         """Post-processing of the DP model: reads no private data. Written as an internal
         candidate (``internal/candidate/``) until the gates pass."""
         frame = sample_synthetic(model.model_dir, rows=model.synthetic_rows, seed=resolved.config.seed)
+        frame, watermark = self._watermark(frame, model)
         candidate = model.run_folder / INTERNAL_DIR / "candidate"
         candidate.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(candidate / "synthetic.parquet", index=False)
         frame.to_csv(candidate / "synthetic.csv", index=False)
         self.say(f"sampled {len(frame)} synthetic rows")
-        return SyntheticTable(frame=frame, candidate_dir=candidate)
+        return SyntheticTable(frame=frame, candidate_dir=candidate, watermark=watermark)
+
+    def _watermark(self, frame, model: TrainedModel):
+        """The keyed watermark (``synth_pipeline.watermark``), before the gates judge the table:
+        post-processing of DP output under a key derived from the instance secret and the run
+        folder, independent of the data, so it costs no ε. Returns the marked rows and what the
+        model card says of the mark (never the key). No secret (a scratch chain): no mark."""
+        from synth_pipeline.privacy.preprocessing import schema_with_statistics
+        from synth_pipeline.watermark import SCHEME, embed, release_key, watermarkable_columns
+
+        schema = schema_with_statistics(self.schema, model.dp_statistics)
+        columns = watermarkable_columns(schema)
+        if not self.secret or not columns:
+            return frame, {"watermarked": False, "reason": "no column can carry a mark without a visible change"
+                           if self.secret else "no instance secret"}
+        release_id = model.run_folder.relative_to(self.outputs_dir).as_posix()
+        marked = embed(frame, schema, key=release_key(self.secret, release_id))
+        return marked, {"watermarked": True, "columns": columns, "scheme": SCHEME,
+                        "check": "synth-pipeline watermark check --input FILE (with this instance's secret)",
+                        "privacy": "post-processing of the DP model under a key independent of the data: no ε"}
 
     @_within_thread_budget
     def evaluate(self, drop: Drop, split: Split, synthetic: SyntheticTable, model: TrainedModel,

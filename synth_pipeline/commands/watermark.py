@@ -19,8 +19,8 @@ log = logging.getLogger("synth_pipeline")
 
 
 def find_releases(outputs: str | Path, *, secret: bytes) -> list[tuple[str, bytes, object]]:
-    """(release id, its watermark key, its public schema) for every release folder with a
-    model card; the id is the run folder relative to ``outputs``."""
+    """(release id, its watermark key, its public schema) for every release whose model card
+    says it is watermarked; the id is the run folder relative to ``outputs``."""
     from synth_pipeline.watermark import WatermarkError, release_key, release_schema
 
     root = Path(outputs)
@@ -28,7 +28,10 @@ def find_releases(outputs: str | Path, *, secret: bytes) -> list[tuple[str, byte
     for card in sorted(root.glob("*/*/*/release/model_card.json")):
         release_id = card.parent.parent.relative_to(root).as_posix()
         try:
-            schema = release_schema(json.loads(card.read_text(encoding="utf-8")))
+            facts = json.loads(card.read_text(encoding="utf-8"))
+            if not (facts.get("watermark") or {}).get("watermarked"):
+                continue  # released without a mark (before marks, or no column can carry one): nothing to test
+            schema = release_schema(facts)
         except (OSError, ValueError, KeyError, TypeError, WatermarkError) as exc:
             log.warning("release %s: model card unreadable (%s); not tested", release_id, type(exc).__name__)
             continue
@@ -48,8 +51,8 @@ def cmd_watermark_check(args) -> int:
                          "give --state of the instance that made them")
     releases = find_releases(args.outputs, secret=instance_secret(secret_path))
     if not releases:
-        raise UsageError(f"no release under {args.outputs} (looked for <dataset>/<partition>/<run>/release/"
-                         "model_card.json); give --outputs of the instance that made them")
+        raise UsageError(f"no watermarked release under {args.outputs} (looked for <dataset>/<partition>/<run>/"
+                         "release/model_card.json); give --outputs of the instance that made them")
     try:
         result = check_file(args.input, releases)
     except WatermarkError as exc:

@@ -40,7 +40,8 @@ def _schema_facts(schema: TableSchema, dp_statistics: dict, preprocessing: dict 
     sources = domain_sources([(c.name, c.type) for c in schema.modelled_columns], preprocessing)
     for col, source in zip(schema.modelled_columns, sources):
         stats = dp_statistics.get(col.name, {})
-        declared = {k: list(v) for k, v in (("bounds", col.bounds), ("categories", col.categories)) if v is not None}
+        declared = {k: list(v) for k, v in (("bounds", col.bounds), ("categories", col.categories),
+                                            ("values", col.values)) if v is not None}
         bought = {k: stats[k] for k in ("bounds", "categories") if k in stats}
         rows.append({"name": col.name, "type": col.type, "declared": declared, "dp_statistics": bought,
                      "domain": source["domain"], "domain_cost": source["cost"]})

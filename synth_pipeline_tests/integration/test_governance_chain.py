@@ -52,6 +52,25 @@ def test_a_release_waits_for_its_approver_and_the_approval_job_publishes_it(proj
     assert card["terms_of_use"]["recipients"] == ["analytics"]
     assert "ana at" in (run_folder / "release" / "TERMS.md").read_text(encoding="utf-8")
 
+    # The watermark: the release (and a tenth of it) is "ours", with its release id; the real drop is not.
+    from synth_pipeline.commands.watermark import find_releases
+    from synth_pipeline.watermark import check_file
+
+    assert card["watermark"]["watermarked"] and "fnlwgt" in card["watermark"]["columns"]
+    releases = find_releases(project.root / "outputs", secret=project.files.instance_secret())
+    tenth = project.root / "tenth.csv"
+    released = run_folder / "release" / "synthetic.csv"
+    import pandas as pd
+
+    pd.read_csv(released).sample(frac=0.1, random_state=1).to_csv(tenth, index=False)
+    for path in (released, tenth):
+        verdict = check_file(path, releases)
+        assert verdict["verdict"] == "ours" and verdict["release"] == run_folder.relative_to(
+            project.root / "outputs").as_posix()
+    real = project.root / "real.csv"
+    sample_frame[list(pd.read_csv(released, nrows=1).columns)].to_csv(real, index=False)
+    assert check_file(real, releases)["verdict"] == "not ours"
+
     # Retention: a month later the drop, the model and the candidates go; the release, the
     # ledger and the records stay (the release has no retention in this policy).
     month = time.time() - 31 * 86400

@@ -219,7 +219,8 @@ def _release(outputs, release_id: str, frame: pd.DataFrame, schema) -> None:
     docs = build_public_documents(schema=schema, config={}, model={"is_dp": True, "privacy": {}, "dp_statistics": {}},
                                   ledger_after={}, partition_key=release_id.split("/")[1],
                                   run_id=release_id.split("/")[2])
-    (folder / "model_card.json").write_text(json.dumps(docs["model_card"]))
+    card = {**docs["model_card"], "watermark": {"watermarked": True, "columns": watermarkable_columns(schema)}}
+    (folder / "model_card.json").write_text(json.dumps(card))
     (folder / "release.json").write_text("{}")
 
 
