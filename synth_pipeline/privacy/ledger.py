@@ -147,21 +147,20 @@ class PrivacyLedger:
         entries, digest = load_budget_policy(path)
         changed = []
         for entry in entries:
-            key = f"budget_policy:{entry.dataset}"
+            budget = Budget(**entry)
+            key = f"budget_policy:{budget.dataset}"
 
-            def work(con, entry=entry, key=key) -> bool:
+            def work(con, budget=budget, key=key) -> bool:
                 row = con.execute("SELECT value FROM ledger_meta WHERE key = ?", [key]).fetchone()
-                stamp = json.dumps({"sha256": digest, "entry": repr(entry)})
-                if row is not None and json.loads(row[0])["entry"] == repr(entry):
+                stamp = json.dumps({"sha256": digest, "entry": repr(budget)})
+                if row is not None and json.loads(row[0])["entry"] == repr(budget):
                     return False
-                self._insert_budget(con, Budget(entry.dataset, entry.epsilon, entry.delta, entry.composition,
-                                                entry.per_release_epsilon, entry.window_days, entry.release_types),
-                                    f"from the budget policy {Path(path).name} (sha256 {digest[:12]})")
+                self._insert_budget(con, budget, f"from the budget policy {Path(path).name} (sha256 {digest[:12]})")
                 con.execute("DELETE FROM ledger_meta WHERE key = ?", [key])  # the pointer, not the history
                 con.execute("INSERT INTO ledger_meta VALUES (?, ?)", [key, stamp])
                 return True
-            if self.store.run(work, lock_key=entry.dataset):
-                changed.append(entry.dataset)
+            if self.store.run(work, lock_key=budget.dataset):
+                changed.append(budget.dataset)
         return changed
 
     @staticmethod

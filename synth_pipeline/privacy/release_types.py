@@ -57,19 +57,6 @@ class ReleaseTypes:
         return cls(types=tuple(ReleaseType(**t) for t in raw["types"]), default=raw.get("default"))
 
 
-@dataclass(frozen=True)
-class DatasetBudget:
-    """One dataset's entry of the budget policy file."""
-
-    dataset: str
-    epsilon: float
-    delta: float
-    composition: str = "tight"
-    per_release_epsilon: float | None = None
-    window_days: float | None = None
-    release_types: ReleaseTypes = ReleaseTypes()
-
-
 def _number(value, *, key: str, source: str, optional: bool = True) -> float | None:
     if value is None and optional:
         return None
@@ -108,9 +95,9 @@ def _release_types(raw, *, dataset: str, source: str) -> ReleaseTypes:
     return ReleaseTypes(types=tuple(types))
 
 
-def load_budget_policy(path: str | Path) -> tuple[list[DatasetBudget], str]:
-    """The datasets' budgets in ``path`` and the file's SHA-256 (the ledger records which
-    version it applied)."""
+def load_budget_policy(path: str | Path) -> tuple[list[dict], str]:
+    """The datasets' budgets in ``path`` (keyword arguments of ``composition.Budget``) and the
+    file's SHA-256 (the ledger records which version it applied)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -138,14 +125,14 @@ def load_budget_policy(path: str | Path) -> tuple[list[DatasetBudget], str]:
                                     f"types ({', '.join(types.names) or 'none declared'})")
         if entry.get("composition", "tight") not in ("tight", "basic"):
             raise BudgetPolicyError(f"{source}: {dataset}.composition must be tight or basic")
-        budgets.append(DatasetBudget(
-            dataset=str(dataset), epsilon=_number(entry.get("epsilon"), key=f"{dataset}.epsilon", source=source,
-                                                  optional=False),
-            delta=delta, composition=entry.get("composition", "tight"),
-            per_release_epsilon=_number(entry.get("per_release_epsilon"), key=f"{dataset}.per_release_epsilon",
-                                        source=source),
-            window_days=_number(entry.get("window_days"), key=f"{dataset}.window_days", source=source),
-            release_types=ReleaseTypes(types=types.types, default=default)))
+        budgets.append({
+            "dataset": str(dataset), "epsilon": _number(entry.get("epsilon"), key=f"{dataset}.epsilon", source=source,
+                                                        optional=False),
+            "delta": delta, "composition": entry.get("composition", "tight"),
+            "per_release_epsilon": _number(entry.get("per_release_epsilon"), key=f"{dataset}.per_release_epsilon",
+                                           source=source),
+            "window_days": _number(entry.get("window_days"), key=f"{dataset}.window_days", source=source),
+            "release_types": ReleaseTypes(types=types.types, default=default)})
     return budgets, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
