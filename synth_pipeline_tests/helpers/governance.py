@@ -31,7 +31,7 @@ def policy(required: int = 1, *, approvers=("ana", "ben"), **terms) -> Governanc
 
 def stage_release_for_test(tmp_path, records, run_id: str = "run00001-aaaa", *, partition: str = "drop.csv"):
     """A staged release of three synthetic rows under ``tmp_path/outputs``; returns its run folder."""
-    folder = tmp_path / "outputs" / "adult" / partition.replace(".", "_") / run_id[:8]
+    folder = tmp_path / "outputs" / "adult" / partition / run_id[:8]
     staged = folder / INTERNAL_DIR / STAGED_DIR
     staged.mkdir(parents=True)
     rows = pd.DataFrame({"age": [30, 41, 52]})

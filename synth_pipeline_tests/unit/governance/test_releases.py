@@ -142,3 +142,15 @@ def test_an_expired_release_is_not_handed_out_again(records, stage, tmp_path):
     with pytest.raises(GovernanceError, match="terms expired"):
         export(records, run="run00001", to=tmp_path / "out", recipient="analytics")
     assert not (tmp_path / "out").exists()
+
+
+def test_records_work_on_both_ledger_stores(ledger_location, tmp_path):
+    """The release records live in the ledger's store: DuckDB or PostgreSQL alike."""
+    from synth_pipeline_tests.helpers.governance import records_at, stage_release_for_test
+
+    records = records_at(ledger_location)
+    folder = stage_release_for_test(tmp_path, records)
+    approve(records, policy(1), run="run00001", by="ana", note="ok")
+    assert (folder / RELEASE_DIR / "TERMS.md").is_file()
+    assert _events(records, "run00001-aaaa") == ["staged", "approved", "published"]
+    assert records.by_release("adult/drop.csv/run00001").run_id == "run00001-aaaa"
