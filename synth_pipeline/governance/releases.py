@@ -25,6 +25,18 @@ from synth_pipeline.governance.terms import render_terms, revoked_notice, terms_
 PUBLIC_DOCUMENTS = "public_documents.json"  # the staged public documents, before terms and approvals
 
 
+def _account() -> str:
+    """The operating-system account and host that recorded a decision: names given with --by
+    are not authenticated, so the records keep who typed them (internal, never published)."""
+    import getpass
+    import socket
+
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def release_id_for(*, dataset: str, partition_key: str, run_id: str) -> str:
     """The release's name: its run folder under the outputs folder."""
     from synth_pipeline.chain.release_chain import safe_name
@@ -91,7 +103,7 @@ def approve(records: GovernanceRecords, policy: GovernancePolicy, *, run: str, b
     seen = {k: (state.staged or {}).get("detail", {}).get(k) for k in (
         "epsilon", "delta", "generator", "gates", "privacy_unit", "internal_review", "folder")} if state else {}
     state = records.append_if(run_id=run_id, event="approved", actor=by, note=note, check=allowed,
-                              detail={"seen": seen, "required": policy.approval.required})
+                              detail={"seen": seen, "required": policy.approval.required, "account": _account()})
     published = publish_if_approved(records, policy, run_id=run_id)
     return {"run_id": run_id, "release_id": state.release_id, "approved_by": by,
             "approvals": len(state.approvals), "required": policy.approval.required,
@@ -111,7 +123,8 @@ def reject(records: GovernanceRecords, policy: GovernancePolicy, *, run: str, by
             raise GovernanceError(f"{by or 'an empty name'} may not decide on releases: the governance policy "
                                   f"({policy.source}) names {', '.join(policy.approval.approvers) or 'nobody'}")
 
-    state = records.append_if(run_id=run_id, event="rejected", actor=by, note=note, check=allowed)
+    state = records.append_if(run_id=run_id, event="rejected", actor=by, note=note, check=allowed,
+                              detail={"account": _account()})
     shutil.rmtree(_folder(state) / INTERNAL_DIR / STAGED_DIR, ignore_errors=True)
     return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "rejected_by": by}
 
@@ -192,7 +205,8 @@ def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dic
             raise GovernanceError(f"cannot revoke run {run_id}: it is {state.status if state else 'unknown'}, not "
                                   "published (reject a release that waits for approval)")
 
-    state = records.append_if(run_id=run_id, event="revoked", actor=by, note=reason, check=allowed)
+    state = records.append_if(run_id=run_id, event="revoked", actor=by, note=reason, check=allowed,
+                              detail={"account": _account()})
     release = _folder(state) / RELEASE_DIR
     recipients = sorted({e["detail"].get("recipient") for e in state.events if e["event"] == "exported"})
     if not release.is_dir():

@@ -54,7 +54,9 @@ def test_two_approvers_are_needed_when_the_policy_says_two(records, stage):
     card = json.loads((folder / RELEASE_DIR / "model_card.json").read_text(encoding="utf-8"))
     assert [a["by"] for a in card["approval"]["approvals"]] == ["ana", "ben"]
     assert "- ana at" in (folder / RELEASE_DIR / "TERMS.md").read_text(encoding="utf-8")
-    seen = records.state("run00001-aaaa").approvals[0]["detail"]["seen"]  # what the approver was shown
+    first = records.state("run00001-aaaa").approvals[0]["detail"]
+    assert "@" in first["account"]  # the names are not authenticated: the OS account that typed them is kept
+    seen = first["seen"]  # what the approver was shown
     assert seen["epsilon"] == 1.0 and seen["gates"] == [{"gate": "copy_ceiling", "passed": True}]
     with pytest.raises(GovernanceError, match="published already"):
         approve(records, two, run="run00001", by="ben")
