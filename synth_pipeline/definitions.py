@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from synth_pipeline.defs.io import DropReferenceIOManager
-from synth_pipeline.defs.resources import LedgerResource, ProjectFiles
+from synth_pipeline.defs.resources import DEFAULT_BUDGETS, LedgerResource, ProjectFiles
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ def build_definitions(*, files: ProjectFiles | None = None, ledger: LedgerResour
     return dg.Definitions(
         assets=loaded.assets, asset_checks=loaded.asset_checks, jobs=loaded.jobs, sensors=loaded.sensors,
         schedules=loaded.schedules,
-        resources={"files": files, "ledger": ledger or LedgerResource(budgets_path="data/budgets.yaml"),
+        resources={"files": files, "ledger": ledger or LedgerResource(budgets_path=DEFAULT_BUDGETS),
                    "drop_io_manager": DropReferenceIOManager(files=files)},
     )
 

@@ -276,7 +276,7 @@ class ReleaseChain:
         from synth_pipeline.reporting.public_release import build_public_documents
 
         earlier = self.records.by_release("/".join(model.run_folder.relative_to(self.outputs_dir).parts))
-        if earlier is not None and earlier.run_id != run_id:
+        if earlier is not None and earlier.run_id != run_id and earlier.staged is not None:
             # The model's own run staged it already: a later run re-materializing `released`
             # stages nothing new (its approvals, if any, are the first run's).
             return self._release_state(earlier, rows=len(synthetic.frame))

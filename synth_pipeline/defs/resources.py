@@ -83,6 +83,9 @@ class ProjectFiles(dg.ConfigurableResource):
                             threads=threads_per_run(concurrent_runs=concurrent_runs, setting=self.threads))
 
 
+DEFAULT_BUDGETS = "data/budgets.yaml"  # the code location's budget policy file, when the project has one
+
+
 class LedgerResource(dg.ConfigurableResource):
     """The privacy ledger: a DuckDB file of its own by default, or a PostgreSQL database when runs
     spread over several processes or machines (``url``: ``postgresql://USER@HOST:PORT/DB``). With
@@ -118,7 +121,9 @@ class LedgerResource(dg.ConfigurableResource):
                                default_budget_delta=self.default_budget_delta)
         if self.budgets_path:
             p = Path(self.budgets_path)
-            ledger.apply_budget_policy(p if p.is_absolute() else (Path(self.root) if self.root else project_root()) / p)
+            p = p if p.is_absolute() else (Path(self.root) if self.root else project_root()) / p
+            if p.is_file() or self.budgets_path != DEFAULT_BUDGETS:  # the default may be absent; a path given may not
+                ledger.apply_budget_policy(p)
         return ledger
 
 

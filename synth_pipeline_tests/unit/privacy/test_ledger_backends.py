@@ -194,7 +194,7 @@ def test_wrong_credentials_or_database_are_a_clear_error(postgres_server, change
     assert "s3cret-pw" not in str(caught.value)
     assert main(["ledger", "show", "--ledger", url]) == 2
     err = capsys.readouterr().err
-    assert "synth-pipeline ledger: error: cannot open the PostgreSQL ledger" in err and "s3cret-pw" not in err
+    assert "synth-pipeline ledger show: error: cannot open the PostgreSQL ledger" in err and "s3cret-pw" not in err
 
 
 def test_the_cli_and_the_resource_reach_a_postgresql_ledger(postgres_server, monkeypatch):
