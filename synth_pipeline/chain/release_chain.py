@@ -105,6 +105,10 @@ class ReleaseChain:
         the CLI's stderr and, through Dagster's managed python loggers, the run log."""
         log.info("%s", message)
 
+    def release_id(self, model: TrainedModel) -> str:
+        """The release's name: the model's run folder under the outputs folder."""
+        return model.run_folder.relative_to(self.outputs_dir).as_posix()
+
     def run_folder(self, partition_key: str, run_id: str) -> Path:
         return self.outputs_dir / safe_name(self.schema.dataset) / safe_name(partition_key) / run_id[:8]
 
@@ -201,8 +205,7 @@ class ReleaseChain:
         if not self.secret or not columns:
             return frame, {"watermarked": False, "reason": "no column can carry a mark without a visible change"
                            if self.secret else "no instance secret"}
-        release_id = model.run_folder.relative_to(self.outputs_dir).as_posix()
-        marked = embed(frame, schema, key=release_key(self.secret, release_id))
+        marked = embed(frame, schema, key=release_key(self.secret, self.release_id(model)))
         return marked, {"watermarked": True, "columns": columns, "scheme": SCHEME,
                         "check": "synth-pipeline watermark check --input FILE (with this instance's secret)",
                         "privacy": "post-processing of the DP model under a key independent of the data: no ε"}
@@ -226,7 +229,8 @@ class ReleaseChain:
         if run_id and not decision["released"] and not decision["recorded_earlier"]:
             from synth_pipeline.governance.releases import record_blocked
 
-            record_blocked(self.records, run_id=run_id, dataset=self.schema.dataset, partition_key=partition_key,
+            record_blocked(self.records, run_id=run_id, release_id=self.release_id(model), dataset=self.schema.dataset,
+                           partition_key=partition_key,
                            failed_gates=[g["gate"] for g in decision["gates"] if not g["passed"]]
                            + ([] if model.is_dp else ["dp_guarantee"]))
         evaluation = Evaluation(metrics=metrics, verdicts=gates.audit_verdicts(metrics))
@@ -271,15 +275,20 @@ class ReleaseChain:
         (raises ``evaluation.release.ReleaseRefused`` otherwise, staging nothing), then publish
         it to ``release/`` with its terms once the approvals the governance policy requires are
         recorded: at once when it requires none, else by ``governance.releases.approve``."""
-        from synth_pipeline.governance.releases import publish_if_approved, record_staged
+        from synth_pipeline.evaluation.release import ReleaseRefused
+        from synth_pipeline.governance.releases import earlier_refusal, publish_if_approved, record_staged
         from synth_pipeline.privacy.preprocessing import schema_with_statistics
         from synth_pipeline.reporting.public_release import build_public_documents
 
-        earlier = self.records.by_release("/".join(model.run_folder.relative_to(self.outputs_dir).parts))
-        if earlier is not None and earlier.run_id != run_id and earlier.staged is not None:
-            # The model's own run staged it already: a later run re-materializing `released`
-            # stages nothing new (its approvals, if any, are the first run's).
+        release_id = self.release_id(model)
+        earlier = self.records.by_release(release_id)
+        if earlier is not None:
+            # Staged already (a retried step, or a later run re-materializing `released`):
+            # nothing new is staged; its approvals and status are the first staging's.
             return self._release_state(earlier, rows=len(synthetic.frame))
+        refused = earlier_refusal(self.records, release_id)
+        if refused:  # recorded for good: holds even after retention removed the decision file
+            raise ReleaseRefused(refused)
         public = build_public_documents(schema=schema_with_statistics(self.schema, model.dp_statistics),
                                         config=resolved.config.as_dict(), model=model.as_dict(),
                                         ledger_after=self.ledger.spend(self.schema.dataset).as_dict(),
@@ -289,7 +298,8 @@ class ReleaseChain:
         stage_release(synthetic.frame, evaluation.metrics, generator=model.generator, is_dp=model.is_dp,
                       folder=model.run_folder, public_documents=public)
         privacy = model.privacy
-        record_staged(self.records, run_id=run_id, dataset=self.schema.dataset, partition_key=partition_key, facts={
+        record_staged(self.records, run_id=run_id, release_id=release_id, dataset=self.schema.dataset,
+                      partition_key=partition_key, facts={
             "epsilon": privacy.get("epsilon_spent"), "delta": privacy.get("delta"), "generator": model.generator,
             "privacy_unit": public["model_card"]["guarantee"]["privacy_unit"], "rows": len(synthetic.frame),
             "gates": [{"gate": v.gate, "passed": v.passed} for v in evaluation.verdicts],
@@ -300,7 +310,7 @@ class ReleaseChain:
             self.say(f"released {release.rows} rows to {release.csv.parent}")
         else:
             self.say(f"staged {release.release_id}: waiting for {release.approvals_required} approval(s) "
-                     f"(synth-pipeline approve {run_id[:8]} --by NAME)")
+                     f"(synth-pipeline approve {release.release_id.rsplit('/', 1)[-1]} --by NAME)")
         return release
 
     def _release_state(self, state, *, rows: int) -> Release:
@@ -313,7 +323,7 @@ class ReleaseChain:
             staged = folder / INTERNAL_DIR / STAGED_DIR
             return Release(paths={"csv": staged / "synthetic.csv", "folder": staged}, status=state.status, **common)
         published = folder / "release"
-        paths = {p.name: p for p in published.iterdir()}
+        paths = {p.name: p for p in published.iterdir()} if published.is_dir() else {}  # gone: retention or by hand
         paths.update({"csv": published / "synthetic.csv", "parquet": published / "synthetic.parquet",
                       "manifest": published / "release.json"})
         return Release(paths=paths, **common)

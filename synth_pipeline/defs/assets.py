@@ -196,7 +196,8 @@ def released(context: dg.AssetExecutionContext, synthetic_table: SyntheticTable,
             asset_key=context.asset_key, partition=context.partition_key,
             metadata={"status": release.status, "approvals_required": release.approvals_required,
                       "release_id": release.release_id,
-                      "approve": f"synth-pipeline approve {context.run_id[:8]} --by NAME (or the approve_release job)"}))
+                      "approve": f"synth-pipeline approve {release.release_id.rsplit('/', 1)[-1]} --by NAME "
+                                 "(or the approve_release job)"}))
         return
     yield dg.Output(release, metadata={"rows": release.rows, "path": dg.MetadataValue.path(str(release.csv)),
                                        "release_id": release.release_id, "approvals_required": release.approvals_required})

@@ -123,7 +123,7 @@ class LedgerResource(dg.ConfigurableResource):
             p = Path(self.budgets_path)
             p = p if p.is_absolute() else (Path(self.root) if self.root else project_root()) / p
             if p.is_file() or self.budgets_path != DEFAULT_BUDGETS:  # the default may be absent; a path given may not
-                ledger.apply_budget_policy(p)
+                ledger.apply_budget_policy(p, over_earlier=False)
         return ledger
 
 

@@ -26,6 +26,9 @@ RETENTION_KINDS = {
 }
 
 
+MAX_EXPIRY_DAYS = 36_500  # a century: terms always end, and the date stays representable
+
+
 class GovernancePolicyError(ValueError):
     """The governance policy file is wrong; the message names the key to fix."""
 
@@ -133,9 +136,9 @@ def _terms(raw, source: str) -> Terms:
             values[key] = _names(raw[key], key=f"terms.{key}", source=source)
     if "expiry_days" in raw:
         days = _days(raw["expiry_days"], key="terms.expiry_days", source=source)
-        if days is None:
-            raise GovernancePolicyError(f"{source}: terms.expiry_days must be a number of days: a release's terms "
-                                        "always end")
+        if days is None or days > MAX_EXPIRY_DAYS:
+            raise GovernancePolicyError(f"{source}: terms.expiry_days must be a number of days up to "
+                                        f"{MAX_EXPIRY_DAYS}: a release's terms always end")
         values["expiry_days"] = days
     return Terms(**values)
 

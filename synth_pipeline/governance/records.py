@@ -146,8 +146,20 @@ class GovernanceRecords:
         if len(ref) < 8:
             raise GovernanceError(f"give the run id, or at least its first 8 characters (the run folder's name); "
                                   f"got {ref!r}")
-        ids = [r[0] for r in self.store.run(lambda con: con.execute(
-            "SELECT DISTINCT run_id FROM release_events WHERE run_id LIKE ? ORDER BY 1", [ref + "%"]).fetchall())]
+
+        def runs(where: str, arg: str) -> list[str]:
+            return [r[0] for r in self.store.run(lambda con: con.execute(
+                f"SELECT DISTINCT run_id FROM release_events WHERE {where} ORDER BY 1", [arg]).fetchall())]
+
+        ids = runs("run_id LIKE ?", ref + "%")
+        if ref in ids:
+            return ref
+        if not ids and len(ref) == 8:
+            # The run folder's name: the run that trained the model, under which a re-executed run
+            # records its release; of several runs there, the one that staged it.
+            ids = runs("release_id LIKE ?", "%/" + ref)
+            staged = [i for i in ids if self.state(i).staged is not None]
+            ids = staged if len(staged) == 1 else ids
         if not ids:
             raise GovernanceError(f"no release is recorded for run {ref!r}: its gates never ran to a decision, or "
                                   "it ran against another ledger. `synth-pipeline releases list` shows the runs")
@@ -155,11 +167,17 @@ class GovernanceRecords:
             raise GovernanceError(f"run {ref!r} matches {len(ids)} runs ({', '.join(ids)}); give more of the id")
         return ids[0]
 
+    def states_of_release(self, release_id: str) -> list[ReleaseState]:
+        """Every run recorded for a run folder (``<dataset>/<partition>/<run[:8]>``), oldest first:
+        the run that trained the model, then any run that re-materialized its release."""
+        rows = self.store.run(lambda con: con.execute(
+            "SELECT run_id FROM release_events WHERE release_id = ? GROUP BY run_id ORDER BY min(seq)",
+            [release_id]).fetchall())
+        return [self.state(r[0]) for r in rows]
+
     def by_release(self, release_id: str) -> ReleaseState | None:
-        """The run recorded for a run folder (``<dataset>/<partition>/<run[:8]>``), if any."""
-        row = self.store.run(lambda con: con.execute(
-            "SELECT run_id FROM release_events WHERE release_id = ? ORDER BY seq LIMIT 1", [release_id]).fetchone())
-        return self.state(row[0]) if row else None
+        """The run that staged the release of a run folder, if any."""
+        return next((s for s in self.states_of_release(release_id) if s.staged is not None), None)
 
     def all_states(self, dataset: str | None = None) -> list[ReleaseState]:
         ids = [r[0] for r in self.store.run(lambda con: con.execute(

@@ -38,22 +38,38 @@ def _account() -> str:
 
 
 def release_id_for(*, dataset: str, partition_key: str, run_id: str) -> str:
-    """The release's name: its run folder under the outputs folder."""
+    """The release's name: its run folder under the outputs folder (the run that trained the model)."""
     from synth_pipeline.chain.release_chain import safe_name
 
     return f"{safe_name(dataset)}/{safe_name(partition_key)}/{run_id[:8]}"
 
 
-def record_blocked(records: GovernanceRecords, *, run_id: str, dataset: str, partition_key: str,
+def record_blocked(records: GovernanceRecords, *, run_id: str, release_id: str, dataset: str, partition_key: str,
                    failed_gates: list[str]) -> None:
-    """A run whose first audit refused release: recorded so that an approval of it is refused by name."""
-    records.append_if(run_id=run_id, event="blocked", detail={"failed_gates": failed_gates},
-                      release_id=release_id_for(dataset=dataset, partition_key=partition_key, run_id=run_id),
-                      dataset=dataset, partition_key=partition_key,
-                      check=lambda state: None)
+    """A model whose first audit refused release: recorded (never deleted) so that nobody can
+    approve it and no later run can stage it, even after retention removed its decision file."""
+    records.append_if(run_id=run_id, event="blocked", detail={"failed_gates": failed_gates}, release_id=release_id,
+                      dataset=dataset, partition_key=partition_key, check=None)
 
 
-def record_staged(records: GovernanceRecords, *, run_id: str, dataset: str, partition_key: str, facts: dict) -> None:
+def earlier_refusal(records: GovernanceRecords, release_id: str) -> str | None:
+    """Why the model of this run folder may never be released (its first audit blocked it, or a
+    person rejected it), or None."""
+    for state in records.states_of_release(release_id):
+        blocked = state._last("blocked")
+        if blocked:
+            return ("not released: this model's first audit failed its gates ("
+                    f"{', '.join(blocked['detail'].get('failed_gates') or [])}); a re-audit never releases it; a new "
+                    "release needs a new, charged fit")
+        rejected = state._last("rejected")
+        if rejected:
+            return (f"not released: {rejected['actor']} rejected this model's release at {rejected['at']}; a new "
+                    "release needs a new, charged fit")
+    return None
+
+
+def record_staged(records: GovernanceRecords, *, run_id: str, release_id: str, dataset: str, partition_key: str,
+                  facts: dict) -> None:
     """A release whose gates passed, waiting under ``internal/staged_release/``. ``facts`` are
     what an approver is shown and what the approval records: the run, ε, δ, generator, the
     gates' names and verdicts, the run folder and the internal review's paths. Recorded once
@@ -61,8 +77,7 @@ def record_staged(records: GovernanceRecords, *, run_id: str, dataset: str, part
     state = records.state(run_id)
     if state is not None and state.staged is not None:
         return
-    records.append_if(run_id=run_id, event="staged", detail=facts, check=None,
-                      release_id=release_id_for(dataset=dataset, partition_key=partition_key, run_id=run_id),
+    records.append_if(run_id=run_id, event="staged", detail=facts, check=None, release_id=release_id,
                       dataset=dataset, partition_key=partition_key)
 
 
@@ -133,30 +148,63 @@ def _folder(state: ReleaseState) -> Path:
     return Path((state.staged or {}).get("detail", {}).get("folder", ""))
 
 
+MAX_APPROVAL_NOTE = "approvers' notes stay in the internal records: they may quote the internal review"
+
+
 def publish_if_approved(records: GovernanceRecords, policy: GovernancePolicy, *, run_id: str) -> dict | None:
     """Publish a staged release whose approvals meet the policy: the paths written, or None
-    while it still waits (or is not waiting at all)."""
+    while it still waits (or is not waiting at all). Publishing is claimed first (the
+    ``published`` event, recorded only while the release still waits: a rejection recorded
+    before it wins, and none can follow it), then written; a publication whose writing was
+    interrupted is finished by the next call."""
     state = records.state(run_id)
-    if state is None or state.status != "awaiting approval":
+    if state is None:
         return None
-    if len(state.approvals) < policy.approval.required:
+    if state.status == "published" and not (_folder(state) / RELEASE_DIR).is_dir():
+        return _write(state, records.state(run_id)._last("published")["detail"])  # interrupted: finish it
+    if state.status != "awaiting approval" or len(state.approvals) < policy.approval.required:
         return None
-    return _publish(records, policy, state)
+    now = datetime.now(timezone.utc)
+    approvals = [{"by": a["actor"], "at": a["at"]} for a in state.approvals]
+    detail = {"published_at": now.isoformat(timespec="seconds"),
+              "expires_at": (now + timedelta(days=policy.terms.expiry_days)).isoformat(timespec="seconds"),
+              "recipients": list(policy.terms.recipients), "terms": terms_of_release(policy.terms, published_at="",
+                                                                                      expires_at=""),
+              "approval": {"required": policy.approval.required, "approvals": approvals,
+                           "note": ("approved by the people named, after reading the internal review: like the "
+                                    "gates' decision, theirs is a non-DP function of the data; " + MAX_APPROVAL_NOTE)
+                           if approvals else "the governance policy requires no approval: published when every "
+                                             "gate passed"},
+              "retention_days": policy.retention.as_dict()}
+
+    def still_waiting(current: ReleaseState | None) -> None:
+        if current is None or current.status != "awaiting approval":
+            raise _NotWaiting()
+    try:
+        claimed = records.append_if(run_id=run_id, event="published", detail=detail, check=still_waiting)
+    except _NotWaiting:
+        return None  # another approver's call claimed it, or a rejection came first
+    return _write(claimed, detail)
 
 
-def _publish(records: GovernanceRecords, policy: GovernancePolicy, state: ReleaseState) -> dict:
+class _NotWaiting(GovernanceError):
+    """The release stopped waiting between reading and claiming it."""
+
+
+def _write(state: ReleaseState, detail: dict) -> dict:
+    """Write ``release/`` from the staged copy in one rename, then drop the staged copy."""
     folder = _folder(state)
     staged, release = folder / INTERNAL_DIR / STAGED_DIR, folder / RELEASE_DIR
-    now = datetime.now(timezone.utc)
-    expires = (now + timedelta(days=policy.terms.expiry_days)).isoformat(timespec="seconds")
-    approvals = [{"by": a["actor"], "at": a["at"], "note": a["note"]} for a in state.approvals]
-    approval = {"required": policy.approval.required, "approvals": approvals,
-                "note": "approved by the people named" if approvals else
-                        "the governance policy requires no approval: published when every gate passed"}
-    terms = terms_of_release(policy.terms, published_at=now.isoformat(timespec="seconds"), expires_at=expires)
+    result = {"folder": str(release), "csv": str(release / "synthetic.csv"), "expires_at": detail["expires_at"]}
+    if release.is_dir():
+        return result
+    if not staged.is_dir():
+        raise GovernanceError(f"the staged copy of {state.release_id} is gone ({staged}); it cannot be published. "
+                              "A new release needs a new, charged fit")
+    terms = {**detail["terms"], "published_at": detail["published_at"], "expires_at": detail["expires_at"]}
     docs = json.loads((staged / PUBLIC_DOCUMENTS).read_text(encoding="utf-8"))
-    docs["model_card"].update({"release_id": state.release_id, "approval": approval, "terms_of_use": terms})
-    docs["privacy_report"]["retention_days"] = policy.retention.as_dict()
+    docs["model_card"].update({"release_id": state.release_id, "approval": detail["approval"], "terms_of_use": terms})
+    docs["privacy_report"]["retention_days"] = detail["retention_days"]
     from synth_pipeline.reporting.public_release import render_public_documents
 
     tmp = folder / f".release-{uuid.uuid4().hex[:8]}"
@@ -168,11 +216,11 @@ def _publish(records: GovernanceRecords, policy: GovernancePolicy, state: Releas
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
         manifest = {"release_id": state.release_id, "run_id": state.run_id, "published_at": terms["published_at"],
-                    "expires_at": expires, "rows": docs["model_card"]["synthetic_rows"]["rows"],
+                    "expires_at": terms["expires_at"], "rows": docs["model_card"]["synthetic_rows"]["rows"],
                     "generator": docs["model_card"]["generator"],
                     "differentially_private": docs["model_card"]["guarantee"]["differentially_private"],
                     "gates_passed": [g["gate"] for g in (state.staged["detail"].get("gates") or []) if g["passed"]],
-                    "decision": NON_DP_DECISION, "approval": approval, "read_first": "TERMS.md",
+                    "decision": NON_DP_DECISION, "approval": detail["approval"], "read_first": "TERMS.md",
                     "files": sorted([*files, "synthetic.csv", "synthetic.parquet", "release.json"])}
         (tmp / "release.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         os.rename(tmp, release)  # one step: a reader sees no release, or all of it
@@ -180,15 +228,8 @@ def _publish(records: GovernanceRecords, policy: GovernancePolicy, state: Releas
         shutil.rmtree(tmp, ignore_errors=True)
         if not release.is_dir():
             raise
-        # Another approver's publication got there first (a non-empty target refuses the rename): theirs stands.
-        published = records.state(state.run_id)._last("published")
-        return {"folder": str(release), "csv": str(release / "synthetic.csv"),
-                "expires_at": (published or {}).get("detail", {}).get("expires_at")}
-    records.append_if(run_id=state.run_id, event="published", detail={"expires_at": expires,
-                                                                       "recipients": list(policy.terms.recipients)},
-                      check=lambda s: None)
     shutil.rmtree(staged, ignore_errors=True)
-    return {"folder": str(release), "csv": str(release / "synthetic.csv"), "expires_at": expires}
+    return result
 
 
 def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dict:
@@ -211,7 +252,7 @@ def revoke(records: GovernanceRecords, *, run: str, by: str, reason: str) -> dic
     recipients = sorted({e["detail"].get("recipient") for e in state.events if e["event"] == "exported"})
     if not release.is_dir():
         return {"run_id": run_id, "release_id": state.release_id, "status": state.status, "recipients": recipients,
-                "note": "the release folder was deleted already (retention); the revocation is recorded"}
+                "note": f"the release folder {release} is gone (retention or by hand); the revocation is recorded"}
     revoked = {"revoked_at": state.events[-1]["at"], "by": by, "reason": reason}
     for name in ("release.json", "model_card.json"):
         path = release / name
@@ -241,19 +282,23 @@ def export(records: GovernanceRecords, *, run: str, to: str | Path, recipient: s
         if state.expires_at and now >= state.expires_at:
             raise GovernanceError(f"cannot hand out run {run_id}: its terms expired at {state.expires_at}; an "
                                   "expired release is not given out again. Publish a new release")
-        allowed_to = next(e for e in reversed(state.events) if e["event"] == "published")["detail"].get("recipients")
-        if allowed_to and recipient not in allowed_to:
+        allowed_to = state._last("published")["detail"].get("recipients") or []
+        if not allowed_to:
+            raise GovernanceError(f"the terms of run {run_id} name no recipient; name them in the governance "
+                                  "policy's terms.recipients before a release is handed out. Nothing was copied")
+        if recipient not in allowed_to:
             raise GovernanceError(f"{recipient or 'an empty name'} is not a recipient named in the release's terms "
                                   f"({', '.join(allowed_to)}); nothing was copied")
-        if not recipient:
-            raise GovernanceError("name the recipient (--recipient); nothing was copied")
+        if not (_folder(state) / RELEASE_DIR).is_dir():
+            raise GovernanceError(f"the release folder of run {run_id} is gone; nothing was copied")
 
     state = records.state(run_id)
     allowed(state)
     target = Path(to) / state.release_id.replace("/", "__")
     if target.exists():
         raise GovernanceError(f"{target} exists already; choose an empty folder. Nothing was copied")
-    shutil.copytree(_folder(state) / RELEASE_DIR, target)
+    # Recorded first (with the checks, in one transaction): a copy is never made without its record.
     records.append_if(run_id=run_id, event="exported", actor=recipient, detail={"recipient": recipient,
                                                                                 "to": str(target)}, check=allowed)
+    shutil.copytree(_folder(state) / RELEASE_DIR, target)
     return {"run_id": run_id, "release_id": state.release_id, "recipient": recipient, "copied_to": str(target)}

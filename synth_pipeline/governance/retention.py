@@ -13,7 +13,6 @@ The age of an item is the time since its newest file was last written (a run fol
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -95,14 +94,6 @@ def items(folders: Folders, *, now: float) -> list[Item]:
     return found
 
 
-def _run_id(release: Path) -> str | None:
-    manifest = release / "release.json"
-    try:
-        return json.loads(manifest.read_text(encoding="utf-8")).get("run_id")
-    except (OSError, ValueError):
-        return None
-
-
 def apply_retention(records: GovernanceRecords, policy: RetentionPolicy, folders: Folders, *,
                     dry_run: bool = False, now: float | None = None) -> dict:
     """Delete every item older than its kind's retention (kinds without one are kept) and
@@ -111,17 +102,20 @@ def apply_retention(records: GovernanceRecords, policy: RetentionPolicy, folders
     due = [i for i in items(folders, now=now)
            if policy.days_for(i.kind) is not None and i.age_days > policy.days_for(i.kind)]
     for item in due if not dry_run else ():
-        run_id = _run_id(item.path) if item.kind == "released_tables" else None
+        # A published table, or a staged release that waited past its retention: its record says so,
+        # and an approval or export of it is refused from then on.
+        state = (records.by_release(item.release_id) if item.kind == "released_tables"
+                 or (item.kind == "candidates" and item.path.name == STAGED_DIR) else None)
         if item.path.is_dir():
             shutil.rmtree(item.path)
         else:
             item.path.unlink()
         records.record_deletion(kind=item.kind, path=str(item.path), release_id=item.release_id, dataset=item.dataset,
                                 policy_days=policy.days_for(item.kind), age_days=item.age_days)
-        if run_id and records.state(run_id) is not None:
-            records.append_if(run_id=run_id, event="deleted", actor="retention",
-                              note=f"published table deleted after {policy.days_for(item.kind):g} days",
-                              check=lambda state: None)
+        if state is not None and state.status in ("published", "awaiting approval", "revoked"):
+            what = "published table" if item.kind == "released_tables" else "staged release, never approved,"
+            records.append_if(run_id=state.run_id, event="deleted", actor="retention",
+                              note=f"{what} deleted after {policy.days_for(item.kind):g} days", check=None)
         log.info("retention: deleted %s %s (%.0f days old, kept %g)", item.kind, item.path.name, item.age_days,
                  policy.days_for(item.kind))
     by_kind = {kind: sum(1 for i in due if i.kind == kind) for kind in RETENTION_KINDS}

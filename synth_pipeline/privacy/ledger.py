@@ -26,6 +26,8 @@ from synth_pipeline.privacy.release_types import ReleaseTypes, load_budget_polic
 log = logging.getLogger(__name__)
 
 ACTIVE = ("reserved", "committed")  # both count against the budget
+FIRST_USE_NOTE = "default budget, set on first use"
+_WARNED_NOT_APPLIED: set[tuple[str, str]] = set()  # (ledger, dataset): warned once per process
 REFUNDED = "refunded"  # a reservation given back: it never produced DP output
 SCHEMA_VERSION = 2  # 1: the tables before ledger_meta existed (read and upgraded in place)
 
@@ -140,10 +142,13 @@ class PrivacyLedger:
             return budget
         return self.store.run(work, lock_key=dataset)
 
-    def apply_budget_policy(self, path: str | Path) -> list[str]:
+    def apply_budget_policy(self, path: str | Path, *, over_earlier: bool = True) -> list[str]:
         """Record the budgets of a budget policy file (``privacy.release_types``) for each dataset
         whose entry changed since this file's last application; a budget set by hand afterwards
-        stands until the file changes. Returns the datasets whose budget was recorded."""
+        stands until the file changes. ``over_earlier`` False (the automatic application of
+        the code location) never replaces, on the file's first application, a budget the
+        ledger held before (set by hand: it may be stricter); it says so in a warning, and
+        ``ledger apply-budgets`` applies the file on purpose. Returns the datasets recorded."""
         entries, digest = load_budget_policy(path)
         changed = []
         for entry in entries:
@@ -155,6 +160,17 @@ class PrivacyLedger:
                 stamp = json.dumps({"sha256": digest, "entry": repr(budget)})
                 if row is not None and json.loads(row[0])["entry"] == repr(budget):
                     return False
+                if row is None and not over_earlier:
+                    held = con.execute("SELECT note FROM budgets WHERE dataset = ? ORDER BY seq DESC LIMIT 1",
+                                       [budget.dataset]).fetchone()
+                    if held is not None and held[0] != FIRST_USE_NOTE:
+                        if (self.location, budget.dataset) in _WARNED_NOT_APPLIED:
+                            return False
+                        _WARNED_NOT_APPLIED.add((self.location, budget.dataset))
+                        log.warning("ledger: the budget policy %s was not applied to %r, which holds a budget set "
+                                    "before it; apply it on purpose with `synth-pipeline ledger apply-budgets %s`",
+                                    Path(path).name, budget.dataset, path)
+                        return False
                 self._insert_budget(con, budget, f"from the budget policy {Path(path).name} (sha256 {digest[:12]})")
                 con.execute("DELETE FROM ledger_meta WHERE key = ?", [key])  # the pointer, not the history
                 con.execute("INSERT INTO ledger_meta VALUES (?, ?)", [key, stamp])
@@ -192,7 +208,7 @@ class PrivacyLedger:
             )
         budget = Budget(dataset, self.default_budget_epsilon, self.default_budget_delta)
         if persist:
-            self._insert_budget(con, budget, "default budget, set on first use")
+            self._insert_budget(con, budget, FIRST_USE_NOTE)
         return budget
 
     def budget(self, dataset: str) -> Budget | None:

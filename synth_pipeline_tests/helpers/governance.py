@@ -38,7 +38,8 @@ def stage_release_for_test(tmp_path, records, run_id: str = "run00001-aaaa", *, 
     rows.to_csv(staged / "synthetic.csv", index=False)
     rows.to_parquet(staged / "synthetic.parquet", index=False)
     (staged / "public_documents.json").write_text(json.dumps(DOCS), encoding="utf-8")
-    record_staged(records, run_id=run_id, dataset="adult", partition_key=partition, facts={
+    record_staged(records, run_id=run_id, release_id=f"adult/{partition}/{run_id[:8]}", dataset="adult",
+                  partition_key=partition, facts={
         "epsilon": 1.0, "delta": 1e-6, "generator": "aim", "gates": [{"gate": "copy_ceiling", "passed": True}],
         "folder": str(folder), "internal_review": str(folder / INTERNAL_DIR)})
     return folder

@@ -36,3 +36,10 @@ def test_a_wrong_policy_names_the_key_to_fix(tmp_path, raw, message):
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(GovernancePolicyError, match=message):
         load_governance(path)
+
+
+def test_terms_end_within_a_century(tmp_path):
+    path = tmp_path / "governance.yaml"
+    path.write_text(yaml.safe_dump({"terms": {"expiry_days": 1e7}}))
+    with pytest.raises(GovernancePolicyError, match="up to 36500"):
+        load_governance(path)

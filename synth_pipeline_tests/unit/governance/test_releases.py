@@ -63,7 +63,8 @@ def test_two_approvers_are_needed_when_the_policy_says_two(records, stage):
 
 
 def test_approving_a_run_whose_gates_failed_is_refused_by_name(records):
-    record_blocked(records, run_id="run00002-bbbb", dataset="adult", partition_key="d.csv",
+    record_blocked(records, run_id="run00002-bbbb", release_id="adult/d.csv/run00002", dataset="adult",
+                   partition_key="d.csv",
                    failed_gates=["copy_ceiling"])
     with pytest.raises(GovernanceError, match="release gates failed \\(copy_ceiling\\)"):
         approve(records, policy(1), run="run00002", by="ana")
@@ -156,3 +157,67 @@ def test_records_work_on_both_ledger_stores(ledger_location, tmp_path):
     assert (folder / RELEASE_DIR / "TERMS.md").is_file()
     assert _events(records, "run00001-aaaa") == ["staged", "approved", "published"]
     assert records.by_release("adult/drop.csv/run00001").run_id == "run00001-aaaa"
+
+
+def test_approvers_notes_stay_internal(records, stage):
+    """A note may quote the internal review (non-DP gate values): it never reaches release/."""
+    folder = stage()
+    approve(records, policy(1), run="run00001", by="ana", note="membership AUC 0.5317 looked fine")
+    texts = [p.read_text(encoding="utf-8", errors="ignore") for p in (folder / RELEASE_DIR).iterdir()]
+    assert all("0.5317" not in t for t in texts)
+    assert records.state("run00001-aaaa").approvals[0]["note"] == "membership AUC 0.5317 looked fine"
+
+
+def test_a_re_executed_run_is_approved_by_the_model_run_folder(records, tmp_path):
+    """Dagster's re-execution records the release under a new run id, in the training run's folder."""
+    from synth_pipeline_tests.helpers.governance import stage_release_for_test
+
+    folder = stage_release_for_test(tmp_path, records, "run00002-rexec")
+    records.append_if(run_id="run00003-later", event="staged", detail={"folder": str(folder)},
+                      release_id="adult/drop.csv/run00009", dataset="adult", partition_key="drop.csv")
+    assert records.find("run00009") == "run00003-later"  # the folder's name finds the run that staged it
+    assert records.by_release("adult/drop.csv/run00009").run_id == "run00003-later"
+
+
+def test_an_interrupted_publication_is_finished_by_the_next_call(records, stage, monkeypatch):
+    from synth_pipeline.governance import releases
+
+    folder = stage()
+    real_write = releases._write
+    monkeypatch.setattr(releases, "_write", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(OSError):
+        publish_if_approved(records, policy(0), run_id="run00001-aaaa")
+    assert records.state("run00001-aaaa").status == "published" and not (folder / RELEASE_DIR).exists()
+    monkeypatch.setattr(releases, "_write", real_write)
+    assert publish_if_approved(records, policy(0), run_id="run00001-aaaa")["folder"] == str(folder / RELEASE_DIR)
+    assert (folder / RELEASE_DIR / "TERMS.md").is_file() and _events(records, "run00001-aaaa").count("published") == 1
+
+
+def test_a_rejection_recorded_first_wins_over_a_late_publication(records, stage):
+    folder = stage()
+    approve(records, policy(2), run="run00001", by="ana")
+    reject(records, policy(2), run="run00001", by="ben", note="wrong recipients")
+    # A publication that read the state before the rejection claims nothing afterwards.
+    assert publish_if_approved(records, policy(1), run_id="run00001-aaaa") is None
+    assert not (folder / RELEASE_DIR).exists() and records.state("run00001-aaaa").status == "rejected"
+
+
+def test_a_model_blocked_or_rejected_once_is_refused_for_good(records, stage):
+    from synth_pipeline.governance.releases import earlier_refusal
+
+    record_blocked(records, run_id="run00002-bbbb", release_id="adult/d.csv/run00002", dataset="adult",
+                   partition_key="d.csv", failed_gates=["copy_ceiling"])
+    assert "first audit failed its gates (copy_ceiling)" in earlier_refusal(records, "adult/d.csv/run00002")
+    stage()
+    assert earlier_refusal(records, "adult/drop.csv/run00001") is None
+    reject(records, policy(1), run="run00001", by="ana", note="no")
+    assert "ana rejected" in earlier_refusal(records, "adult/drop.csv/run00001")
+
+
+def test_export_needs_recipients_named_in_the_terms(records, stage, tmp_path):
+    from synth_pipeline.governance.policy import ApprovalPolicy, GovernancePolicy
+
+    stage()
+    publish_if_approved(records, GovernancePolicy(approval=ApprovalPolicy()), run_id="run00001-aaaa")
+    with pytest.raises(GovernanceError, match="name no recipient"):
+        export(records, run="run00001", to=tmp_path / "out", recipient="anyone")

@@ -62,3 +62,17 @@ def test_kinds_without_a_retention_are_kept(layout, records):
     folders, run = layout
     result = apply_retention(records, RetentionPolicy(), folders)
     assert sum(result["deleted"].values()) == 0 and (run / "release" / "synthetic.csv").is_file()
+
+
+def test_a_staged_release_past_its_retention_can_no_longer_be_approved(records, stage):
+    from synth_pipeline.governance.records import GovernanceError
+    from synth_pipeline.governance.releases import approve
+
+    run = stage("run00002-bbbb")
+    _age(run, 40)
+    folders = Folders(outputs=run.parents[2], incoming=run / "none", references=run / "none",
+                      dagster_storage=run / "none")
+    apply_retention(records, RetentionPolicy(days={"candidates": 30}), folders)
+    assert records.state("run00002-bbbb").status == "deleted"
+    with pytest.raises(GovernanceError, match="it is deleted already"):
+        approve(records, policy(1), run="run00002", by="ana")

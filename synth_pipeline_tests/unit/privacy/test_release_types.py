@@ -101,3 +101,20 @@ def test_a_wrong_budget_policy_names_the_key_to_fix(tmp_path, entry, message):
     path.write_text(yaml.safe_dump({"datasets": {"adult": entry}}))
     with pytest.raises(BudgetPolicyError, match=message):
         load_budget_policy(path)
+
+
+def test_the_automatic_application_never_replaces_a_budget_set_before_it(ledger_location, tmp_path, caplog):
+    """A stricter budget set by hand before the file existed stands until someone applies the
+    file on purpose; a budget the ledger gave on first use is replaced."""
+    ledger = PrivacyLedger(ledger_location, default_budget_epsilon=10, default_budget_delta=1e-5)
+    ledger.set_budget("adult", epsilon=2, delta=1e-5, note="strict, by hand")
+    path = _policy(tmp_path, release_types={"ad_hoc": {"per_release_epsilon": 1}}, default_release_type="ad_hoc")
+    assert ledger.apply_budget_policy(path, over_earlier=False) == []
+    assert ledger.budget("adult").epsilon == 2 and "ledger apply-budgets" in caplog.text
+    assert ledger.apply_budget_policy(path) == ["adult"]  # on purpose
+    assert ledger.budget("adult").epsilon == 10
+    fresh = PrivacyLedger(ledger_location, default_budget_epsilon=3, default_budget_delta=1e-5)
+    fresh.reserve(dataset="census", run_key="c", mechanism="dp-sgd", params=SGD, epsilon=1.0, delta=1e-7)
+    census = tmp_path / "census.yaml"
+    census.write_text(yaml.safe_dump({"datasets": {"census": {"epsilon": 5, "delta": 1e-5}}}))
+    assert fresh.apply_budget_policy(census, over_earlier=False) == ["census"]
