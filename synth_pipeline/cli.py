@@ -24,7 +24,6 @@ log = logging.getLogger("synth_pipeline")
 
 SAMPLE_DROP = "data/sample/adult_sample.csv"
 DEFAULT_POLICY = "data/release_policy.yaml"
-DEFAULT_GOVERNANCE = "data/governance.yaml"  # approvals, terms, retention (defaults when absent)
 FLAG_ALIASES = {"synthetic_rows": ("--rows",)}
 # Modules with a ``register(subparsers)`` function adding their own commands; each takes the
 # helpers below (``emit``, ``UsageError``, ``positive_float``, ``positive_int``).
@@ -103,16 +102,14 @@ def _chain(args, schema):
     from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
     from synth_pipeline.reporting.documents import instance_secret
 
-    from synth_pipeline.governance.policy import load_governance
+    from synth_pipeline.governance.policy import DEFAULT_PATH, load_governance
 
     policy = load_policy(args.policy) if args.policy else (
         load_policy(DEFAULT_POLICY) if Path(DEFAULT_POLICY).is_file() else AuditPolicy())
-    if args.governance and not Path(args.governance).is_file():
-        raise UsageError(f"no governance policy at {args.governance}")
     return ReleaseChain(schema=schema, ledger=_ledger(args), outputs_dir=args.outputs, policy=policy,
                         secret=instance_secret(Path(args.state) / "instance_secret"), schema_path=args.schema,
                         threads=getattr(args, "threads", None),
-                        governance=load_governance(args.governance or DEFAULT_GOVERNANCE))
+                        governance=load_governance(args.governance or DEFAULT_PATH, required=bool(args.governance)))
 
 
 # -- synthesize -----------------------------------------------------------------------
@@ -384,8 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     syn.add_argument("--preset", choices=PRESETS, default="balanced",
                      help="what the recommendation favours for the fields left empty (default balanced)")
     syn.add_argument("--policy", help=f"release policy YAML (default: {DEFAULT_POLICY})")
-    syn.add_argument("--governance", help=f"governance policy YAML: approvals, terms, retention (default: "
-                                          f"{DEFAULT_GOVERNANCE} when present, else none required)")
+    syn.add_argument("--governance", help="governance policy YAML: approvals, terms, retention (default: "
+                                          "data/governance.yaml when present, else none required)")
     syn.add_argument("--outputs", default="data/outputs", help="folder of the runs (default data/outputs)")
     syn.add_argument("--state", default="data/state", help="folder of the instance secret (default data/state)")
     syn.add_argument("--output", help="also copy the released table here (.csv or .parquet), once released")

@@ -25,7 +25,7 @@ from synth_pipeline.chain.results import (
     Verdict)
 from synth_pipeline.chain.training import sample_synthetic, train_model
 from synth_pipeline.evaluation.gates import AuditPolicy
-from synth_pipeline.evaluation.release import INTERNAL_DIR, STAGED_DIR, record_decision, stage_release
+from synth_pipeline.evaluation.release import INTERNAL_DIR, RELEASE_DIR, STAGED_DIR, record_decision, stage_release
 from synth_pipeline.governance.policy import GovernancePolicy
 from synth_pipeline.privacy.config import TrainingPlan
 from synth_pipeline.privacy.ledger import PrivacyLedger
@@ -322,7 +322,7 @@ class ReleaseChain:
         if state.status != "published":
             staged = folder / INTERNAL_DIR / STAGED_DIR
             return Release(paths={"csv": staged / "synthetic.csv", "folder": staged}, status=state.status, **common)
-        published = folder / "release"
+        published = folder / RELEASE_DIR
         paths = {p.name: p for p in published.iterdir()} if published.is_dir() else {}  # gone: retention or by hand
         paths.update({"csv": published / "synthetic.csv", "parquet": published / "synthetic.parquet",
                       "manifest": published / "release.json"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_GOVERNANCE = "data/governance.yaml"
+from synth_pipeline.governance.policy import DEFAULT_PATH
 
 
 def _records(args):
@@ -22,11 +22,7 @@ def _records(args):
 def _policy(args):
     from synth_pipeline.governance.policy import load_governance
 
-    if args.governance != DEFAULT_GOVERNANCE and not Path(args.governance).is_file():
-        from synth_pipeline.cli import UsageError
-
-        raise UsageError(f"no governance policy at {args.governance}")
-    return load_governance(args.governance)
+    return load_governance(args.governance, required=args.governance != DEFAULT_PATH)
 
 
 def cmd_approve(args) -> int:
@@ -84,8 +80,8 @@ def register(subparsers) -> None:
                        help="the ledger holding the release records (default: $SYNTH_PIPELINE_LEDGER, else "
                             "data/state/ledger.duckdb)")
         if governance:
-            p.add_argument("--governance", default=DEFAULT_GOVERNANCE,
-                           help=f"the governance policy (default {DEFAULT_GOVERNANCE})")
+            p.add_argument("--governance", default=DEFAULT_PATH,
+                           help=f"the governance policy (default {DEFAULT_PATH})")
 
     p = subparsers.add_parser("approve", help="approve a staged release (publishes it once the policy's approvals "
                                               "are complete)")

@@ -30,7 +30,7 @@ class ProjectFiles(dg.ConfigurableResource):
     incoming_dir: str = "data/incoming"
     outputs_dir: str = "data/outputs"
     policy_path: str = "data/release_policy.yaml"
-    governance_path: str = "data/governance.yaml"  # approvals, terms of use, retention (governance.policy)
+    governance_path: str = "data/governance.yaml"  # approvals, terms of use, retention (governance.policy.DEFAULT_PATH)
     secret_path: str = "data/state/instance_secret"  # HMAC key of drop identities: never released
     references_dir: str = "data/state/drop_references"  # raw_dataset as references to the drops (defs.io)
     dagster_storage_dir: str = "data/state/dagster/storage"  # Dagster's stored asset values (dagster.yaml)

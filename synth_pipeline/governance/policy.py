@@ -26,6 +26,7 @@ RETENTION_KINDS = {
 }
 
 
+DEFAULT_PATH = "data/governance.yaml"  # the project's policy; absent: the defaults
 MAX_EXPIRY_DAYS = 36_500  # a century: terms always end, and the date stays representable
 
 
@@ -156,10 +157,12 @@ def _no_unknown(raw: dict, known: set[str], *, key: str, source: str) -> None:
         raise GovernancePolicyError(f"{source}: unknown key(s) {unknown} in {key}; known: {sorted(known)}")
 
 
-def load_governance(path: str | Path | None) -> GovernancePolicy:
+def load_governance(path: str | Path | None, *, required: bool = False) -> GovernancePolicy:
     """The policy in ``path``; the defaults (no approval, the default terms, keep everything)
-    when ``path`` is None or does not exist."""
+    when ``path`` is None or does not exist, unless ``required`` (a path a person gave)."""
     if path is None or not Path(path).is_file():
+        if required:
+            raise GovernancePolicyError(f"no governance policy at {path}")
         return GovernancePolicy()
     source = str(path)
     try:

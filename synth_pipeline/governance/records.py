@@ -48,12 +48,12 @@ class ReleaseState:
     partition_key: str
     events: tuple[dict, ...] = field(default_factory=tuple)
 
-    def _last(self, event: str) -> dict | None:
+    def last(self, event: str) -> dict | None:
         return next((e for e in reversed(self.events) if e["event"] == event), None)
 
     @property
     def staged(self) -> dict | None:
-        return self._last("staged")
+        return self.last("staged")
 
     @property
     def approvals(self) -> list[dict]:
@@ -71,7 +71,7 @@ class ReleaseState:
 
     @property
     def expires_at(self) -> str | None:
-        published = self._last("published")
+        published = self.last("published")
         return published["detail"].get("expires_at") if published else None
 
     def as_dict(self) -> dict:

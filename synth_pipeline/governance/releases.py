@@ -37,13 +37,6 @@ def _account() -> str:
         return "unknown"
 
 
-def release_id_for(*, dataset: str, partition_key: str, run_id: str) -> str:
-    """The release's name: its run folder under the outputs folder (the run that trained the model)."""
-    from synth_pipeline.chain.release_chain import safe_name
-
-    return f"{safe_name(dataset)}/{safe_name(partition_key)}/{run_id[:8]}"
-
-
 def record_blocked(records: GovernanceRecords, *, run_id: str, release_id: str, dataset: str, partition_key: str,
                    failed_gates: list[str]) -> None:
     """A model whose first audit refused release: recorded (never deleted) so that nobody can
@@ -56,12 +49,12 @@ def earlier_refusal(records: GovernanceRecords, release_id: str) -> str | None:
     """Why the model of this run folder may never be released (its first audit blocked it, or a
     person rejected it), or None."""
     for state in records.states_of_release(release_id):
-        blocked = state._last("blocked")
+        blocked = state.last("blocked")
         if blocked:
             return ("not released: this model's first audit failed its gates ("
                     f"{', '.join(blocked['detail'].get('failed_gates') or [])}); a re-audit never releases it; a new "
                     "release needs a new, charged fit")
-        rejected = state._last("rejected")
+        rejected = state.last("rejected")
         if rejected:
             return (f"not released: {rejected['actor']} rejected this model's release at {rejected['at']}; a new "
                     "release needs a new, charged fit")
@@ -148,7 +141,7 @@ def _folder(state: ReleaseState) -> Path:
     return Path((state.staged or {}).get("detail", {}).get("folder", ""))
 
 
-MAX_APPROVAL_NOTE = "approvers' notes stay in the internal records: they may quote the internal review"
+NOTES_STAY_INTERNAL = "approvers' notes stay in the internal records: they may quote the internal review"
 
 
 def publish_if_approved(records: GovernanceRecords, policy: GovernancePolicy, *, run_id: str) -> dict | None:
@@ -161,18 +154,18 @@ def publish_if_approved(records: GovernanceRecords, policy: GovernancePolicy, *,
     if state is None:
         return None
     if state.status == "published" and not (_folder(state) / RELEASE_DIR).is_dir():
-        return _write(state, records.state(run_id)._last("published")["detail"])  # interrupted: finish it
+        return _write(state, state.last("published")["detail"])  # interrupted: finish it
     if state.status != "awaiting approval" or len(state.approvals) < policy.approval.required:
         return None
     now = datetime.now(timezone.utc)
     approvals = [{"by": a["actor"], "at": a["at"]} for a in state.approvals]
-    detail = {"published_at": now.isoformat(timespec="seconds"),
-              "expires_at": (now + timedelta(days=policy.terms.expiry_days)).isoformat(timespec="seconds"),
-              "recipients": list(policy.terms.recipients), "terms": terms_of_release(policy.terms, published_at="",
-                                                                                      expires_at=""),
+    expires = (now + timedelta(days=policy.terms.expiry_days)).isoformat(timespec="seconds")
+    detail = {"expires_at": expires, "recipients": list(policy.terms.recipients),
+              "terms": terms_of_release(policy.terms, published_at=now.isoformat(timespec="seconds"),
+                                        expires_at=expires),
               "approval": {"required": policy.approval.required, "approvals": approvals,
                            "note": ("approved by the people named, after reading the internal review: like the "
-                                    "gates' decision, theirs is a non-DP function of the data; " + MAX_APPROVAL_NOTE)
+                                    "gates' decision, theirs is a non-DP function of the data; " + NOTES_STAY_INTERNAL)
                            if approvals else "the governance policy requires no approval: published when every "
                                              "gate passed"},
               "retention_days": policy.retention.as_dict()}
@@ -201,7 +194,7 @@ def _write(state: ReleaseState, detail: dict) -> dict:
     if not staged.is_dir():
         raise GovernanceError(f"the staged copy of {state.release_id} is gone ({staged}); it cannot be published. "
                               "A new release needs a new, charged fit")
-    terms = {**detail["terms"], "published_at": detail["published_at"], "expires_at": detail["expires_at"]}
+    terms = detail["terms"]
     docs = json.loads((staged / PUBLIC_DOCUMENTS).read_text(encoding="utf-8"))
     docs["model_card"].update({"release_id": state.release_id, "approval": detail["approval"], "terms_of_use": terms})
     docs["privacy_report"]["retention_days"] = detail["retention_days"]
@@ -282,7 +275,7 @@ def export(records: GovernanceRecords, *, run: str, to: str | Path, recipient: s
         if state.expires_at and now >= state.expires_at:
             raise GovernanceError(f"cannot hand out run {run_id}: its terms expired at {state.expires_at}; an "
                                   "expired release is not given out again. Publish a new release")
-        allowed_to = state._last("published")["detail"].get("recipients") or []
+        allowed_to = state.last("published")["detail"].get("recipients") or []
         if not allowed_to:
             raise GovernanceError(f"the terms of run {run_id} name no recipient; name them in the governance "
                                   "policy's terms.recipients before a release is handed out. Nothing was copied")
