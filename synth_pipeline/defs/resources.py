@@ -9,6 +9,7 @@ import dagster as dg
 
 from synth_pipeline.evaluation.gates import AuditPolicy, load_policy
 from synth_pipeline.privacy.ledger import PrivacyLedger, is_database_url
+from synth_pipeline.privacy.ledger_stores import open_store
 from synth_pipeline.schema import TableSchema, load_schema
 
 
@@ -84,6 +85,7 @@ class ProjectFiles(dg.ConfigurableResource):
 
 
 DEFAULT_BUDGETS = "data/budgets.yaml"  # the code location's budget policy file, when the project has one
+_BUDGETS_APPLIED: set[tuple] = set()  # (ledger, file, modification time) applied in this process
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -114,7 +116,7 @@ class LedgerResource(dg.ConfigurableResource):
         """Release events (approvals, revocations) and deletions, in the ledger's store."""
         from synth_pipeline.governance.records import GovernanceRecords
 
-        return GovernanceRecords(self.ledger().store)
+        return GovernanceRecords(open_store(self.location(), lock_timeout_s=60.0))
 
     def ledger(self) -> PrivacyLedger:
         ledger = PrivacyLedger(self.location(), default_budget_epsilon=self.default_budget_epsilon,
@@ -123,7 +125,12 @@ class LedgerResource(dg.ConfigurableResource):
             p = Path(self.budgets_path)
             p = p if p.is_absolute() else (Path(self.root) if self.root else project_root()) / p
             if p.is_file() or self.budgets_path != DEFAULT_BUDGETS:  # the default may be absent; a path given may not
-                ledger.apply_budget_policy(p, over_earlier=False)
+                # Every step asks for the ledger: apply the file again only when it changed
+                # since this process applied it (the ledger itself records each version once).
+                version = (ledger.location, str(p), p.stat().st_mtime_ns if p.is_file() else None)
+                if version not in _BUDGETS_APPLIED:
+                    ledger.apply_budget_policy(p, over_earlier=False)
+                    _BUDGETS_APPLIED.add(version)
         return ledger
 
 

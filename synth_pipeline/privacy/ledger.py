@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 ACTIVE = ("reserved", "committed")  # both count against the budget
 FIRST_USE_NOTE = "default budget, set on first use"
-_WARNED_NOT_APPLIED: set[tuple[str, str]] = set()  # (ledger, dataset): warned once per process
 REFUNDED = "refunded"  # a reservation given back: it never produced DP output
 SCHEMA_VERSION = 2  # 1: the tables before ledger_meta existed (read and upgraded in place)
 
@@ -164,9 +163,6 @@ class PrivacyLedger:
                     held = con.execute("SELECT note FROM budgets WHERE dataset = ? ORDER BY seq DESC LIMIT 1",
                                        [budget.dataset]).fetchone()
                     if held is not None and held[0] != FIRST_USE_NOTE:
-                        if (self.location, budget.dataset) in _WARNED_NOT_APPLIED:
-                            return False
-                        _WARNED_NOT_APPLIED.add((self.location, budget.dataset))
                         log.warning("ledger: the budget policy %s was not applied to %r, which holds a budget set "
                                     "before it; apply it on purpose with `synth-pipeline ledger apply-budgets %s`",
                                     Path(path).name, budget.dataset, path)
