@@ -156,13 +156,15 @@ def test_dp_statistics_do_not_replay_and_two_releases_do_not_cancel(toy):
     plans = [plan_preprocessing(open_columns, epsilon=eps, delta=1e-5, count=True) for eps in (3.0, 8.0)]
     s1, s3 = plans[0].noise_std, plans[1].noise_std
     best = (1 / s1 ** 2 + 1 / s3 ** 2) ** -0.5
-    errors = []
+    errors, counts = [], set()
     for _ in range(20):  # twenty pairs of releases: exact (up to rounding) with shared draws
-        (_, r1, n1), (_, _, n3) = [release_statistics(toy, open_columns, plan) for plan in plans]
+        (_, _, n1), (_, _, n3) = [release_statistics(toy, open_columns, plan) for plan in plans]
         errors.append(abs((s1 * n3 - s3 * n1) / (s1 - s3) - len(toy)))
+        counts.add(n1)
     assert np.mean(errors) > 0.3 * best
-    again = release_statistics(toy, open_columns, plans[0])
-    assert again[2] != n1 or again[1]["colour"] != r1["colour"]
+    # The count is rounded, so two fresh draws tie about 1.6% of the time (noise std 17.5):
+    # twenty draws giving one value would mean the noise is replayed.
+    assert len(counts) > 1
     with replayable_for_tests(3):
         first = release_statistics(toy, open_columns, plans[0])
     with replayable_for_tests(3):
