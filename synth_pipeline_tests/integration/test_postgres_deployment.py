@@ -48,7 +48,7 @@ def test_the_chain_on_postgres_storage_with_the_multiprocess_executor(postgres_s
         instance.add_dynamic_partitions(data_drops.name, ["drop one.csv"])
         run_config = {"ops": {"dp_config": {"config": {"generator": "mst", "epsilon": 2.0}},
                               "audit_metrics": {"config": LENIENT_POLICY}},
-                      "execution": {"config": {"multiprocess": {"max_concurrent": 2}}}}
+                      "execution": {"config": {"max_concurrent": 2}}}
         result = dg.execute_job(dg.reconstructable(release_job), instance=instance, run_config=run_config,
                                 tags={"dagster/partition": "drop one.csv"})
         assert result.success
