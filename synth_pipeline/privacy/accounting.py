@@ -7,6 +7,7 @@ offered as the tighter, independent second opinion and for cross-checks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ def epsilon_of(events: list[dpa.DpEvent], *, delta: float, accountant: str = DEF
     return float(acc.get_epsilon(delta))
 
 
+@functools.lru_cache(maxsize=4096)  # pure in its numbers; a run asks the same ones at the config gate and in training
 def dp_sgd_epsilon(*, noise_multiplier: float, sample_rate: float, steps: int, delta: float,
                    accountant: str = DEFAULT_ACCOUNTANT, preprocessing_noise_multiplier: float | None = None,
                    relation: str = "add-remove") -> float:

@@ -27,6 +27,19 @@ TEST_MAX_ROWS = 1500
 MARGINAL_TEST_COLUMNS = ["age", "education", "marital", "relationship", "sex", "income"]
 
 
+def schema_file_for_tests(folder: Path) -> Path:
+    """The bundled schema with ``max_rows`` set to TEST_MAX_ROWS, written into ``folder``
+    (for the CLI and deployment tests that read a schema file)."""
+    import yaml
+
+    raw = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+    raw["max_rows"] = TEST_MAX_ROWS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SCHEMA.name
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
 def fixed_split(frame: pd.DataFrame, *, holdout_fraction: float, seed: int = 0):
     """A fixed (seeded) train/holdout split for test fixtures, so that the audit's numbers do
     not move with the split. Releases use the pipeline's secret, per-run split."""

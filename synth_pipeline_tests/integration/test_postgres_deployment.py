@@ -11,7 +11,7 @@ import yaml
 
 from synth_pipeline.defs.partitions import data_drops
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline_tests.helpers import ROOT, SCHEMA, TEST_MAX_ROWS
+from synth_pipeline_tests.helpers import ROOT, schema_file_for_tests
 from synth_pipeline_tests.helpers.multiprocess_chain import release_job
 from synth_pipeline_tests.helpers.project import LENIENT_POLICY, instance_settings
 
@@ -20,11 +20,8 @@ pytestmark = pytest.mark.integration
 
 def _project_root(tmp_path):
     """The repository's layout (schema, policy, incoming folder) in a temporary root."""
-    (tmp_path / "data" / "sample").mkdir(parents=True)
+    schema_file_for_tests(tmp_path / "data" / "sample")
     (tmp_path / "data" / "incoming").mkdir()
-    raw = yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
-    raw["max_rows"] = TEST_MAX_ROWS
-    (tmp_path / "data" / "sample" / "adult_schema.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     shutil.copyfile(ROOT / "data" / "release_policy.yaml", tmp_path / "data" / "release_policy.yaml")
     return tmp_path
 

@@ -6,7 +6,7 @@ import pytest
 
 from synth_pipeline.cli import build_parser, main
 from synth_pipeline.privacy.ledger import PrivacyLedger
-from synth_pipeline_tests.helpers import SCHEMA
+from synth_pipeline_tests.helpers import SCHEMA, schema_file_for_tests
 
 
 def run(capsys, *argv):
@@ -58,7 +58,8 @@ def _lenient_policy(tmp_path, **overrides):
 
 
 def _synthesize(capsys, tmp_path, small_drop, *extra, policy=None):
-    return run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(SCHEMA),
+    # max_rows of the 1,200-row slice: the bundled 50,000 planned a thousand DP-SGD steps an epoch.
+    return run(capsys, "synthesize", "--input", str(small_drop), "--schema", str(schema_file_for_tests(tmp_path)),
                "--ledger", str(tmp_path / "ledger.duckdb"), "--outputs", str(tmp_path / "outputs"),
                "--state", str(tmp_path / "state"), "--policy", str(policy or _lenient_policy(tmp_path)), *extra)
 
