@@ -1,6 +1,7 @@
 """The Dagster code location: `dg dev`, `dg list defs`, `dg check defs`, `dagster dev` and
 `dagster definitions validate` load ``defs``, built from the ``defs/`` folder."""
 
+import multiprocessing
 from pathlib import Path
 
 import dagster as dg
@@ -12,8 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _forkserver(config: dict) -> dict:
-    return {"max_concurrent": config.get("max_concurrent"),
-            "start_method": {"forkserver": {"preload_modules": [__name__]}}}
+    # Windows has no forkserver: spawn there, as Dagster's default.
+    start = ({"forkserver": {"preload_modules": [__name__]}} if "forkserver" in multiprocessing.get_all_start_methods()
+             else {"spawn": {}})
+    return {"max_concurrent": config.get("max_concurrent"), "start_method": start}
 
 
 # Runs launched from the UI, sensors and schedules: each step in a process of its own, forked

@@ -71,3 +71,11 @@ def test_run_steps_fork_from_a_server_that_imported_the_project():
     config = executor.apply_config_mapping({"config": {"max_concurrent": 3}}).value["config"]
     assert config["start_method"] == {"forkserver": {"preload_modules": ["synth_pipeline.definitions"]}}
     assert config["max_concurrent"] == 3
+
+
+def test_run_steps_are_spawned_where_there_is_no_forkserver(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # Windows
+    executor = defs.resolve_job_def("synthesize_release").executor_def
+    assert executor.apply_config_mapping({"config": {}}).value["config"]["start_method"] == {"spawn": {}}
