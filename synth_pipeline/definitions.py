@@ -2,6 +2,7 @@
 `dagster definitions validate` load ``defs``, built from the ``defs/`` folder."""
 
 import multiprocessing
+import pkgutil
 from pathlib import Path
 
 import dagster as dg
@@ -13,16 +14,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _forkserver(config: dict) -> dict:
+    # This module and every module of defs/ (what each step's build_definitions imports).
     # Windows has no forkserver: spawn there, as Dagster's default.
-    start = ({"forkserver": {"preload_modules": [__name__]}} if "forkserver" in multiprocessing.get_all_start_methods()
+    import synth_pipeline.defs as folder
+
+    preload = [__name__] + [f"{folder.__name__}.{m.name}" for m in pkgutil.iter_modules(folder.__path__)]
+    start = ({"forkserver": {"preload_modules": preload}} if "forkserver" in multiprocessing.get_all_start_methods()
              else {"spawn": {}})
     return {"max_concurrent": config.get("max_concurrent"), "start_method": start}
 
 
 # Runs launched from the UI, sensors and schedules: each step in a process of its own, forked
-# from a server that has imported this module once. The default (spawn) imported Dagster,
-# pandas and dp-accounting again for every step: 5 to 11 s per step on 2 cores, about half of a
-# run's time (measured on the PostgreSQL deployment test: 155 s with spawn, 85 s with this).
+# from a server that has imported the project's Dagster layer once. The default (spawn)
+# imported it again for every step: 5 to 11 s per step on 2 cores, about half of a run's time
+# (the PostgreSQL deployment test: 155 s with spawn, 85 s with this). The server is started
+# once per run process and keeps the environment it started with, so the settings read from
+# the environment (SYNTH_PIPELINE_ROOT, SYNTH_PIPELINE_LEDGER) must not change within one
+# process between runs: true of Dagster's run workers, one process per run.
 # ``execute_in_process`` (the demo, the CLI, most tests) does not use it.
 STEP_PROCESSES = dg.multiprocess_executor.configured(
     _forkserver, config_schema={"max_concurrent": dg.Field(dg.Noneable(int), is_required=False, default_value=None)})
