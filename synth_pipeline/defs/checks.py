@@ -65,11 +65,8 @@ def _gate_description(spec: GateSpec) -> str:
 def audit_gates(context: dg.AssetCheckExecutionContext, audit_metrics: Evaluation):
     verdicts = {v.gate: v for v in audit_metrics.verdicts}
     selected = {key.name for key in context.selected_asset_check_keys}
-    for spec in GATES:
-        if spec.gate not in selected:
-            continue
-        if spec.gate not in verdicts:  # an audit stored before this gate existed
-            yield dg.AssetCheckResult(check_name=spec.gate, asset_key=AUDIT_METRICS, passed=False,
-                                      description=f"the stored audit has no verdict for {spec.gate}: audit again")
-            continue
-        yield _result(verdicts[spec.gate], check_name=spec.gate, asset_key=AUDIT_METRICS)
+    for gate in [spec.gate for spec in GATES if spec.gate in selected]:
+        # A verdict missing from an audit stored before this gate existed fails that gate alone.
+        verdict = verdicts.get(gate) or Verdict(gate=gate, passed=False,
+                                                description=f"the stored audit has no verdict for {gate}: audit again")
+        yield _result(verdict, check_name=gate, asset_key=AUDIT_METRICS)
